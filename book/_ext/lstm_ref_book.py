@@ -1,0 +1,211 @@
+"""Sphinx extension for the lstm_ref book.
+
+* **Verification report.** Every ``lstm_ref.verify.compare`` table that a
+  chapter displays carries its rows as JSON. When Sphinx reads a chapter
+  (executed now or taken from the execution cache) this extension collects
+  those rows into the build environment; the ``verification-report``
+  directive turns all of them into one table. The report page is re-read
+  whenever any chapter changes, so it is never stale.
+* **Notebook downloads.** Copies each executed notebook next to the page
+  sources, so the theme's download menu offers ``.ipynb``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+_RECORDS = re.compile(r'data-lstm-ref-verify="([^"]*)"')
+
+
+# ---------------------------------------------------------------------------
+# Collecting verification records
+
+
+def _records_of(doctree: nodes.document) -> list[dict]:
+    records = []
+    for raw in doctree.findall(nodes.raw):
+        if "html" in raw.get("format", ""):
+            for match in _RECORDS.finditer(raw.astext()):
+                records.extend(json.loads(html.unescape(match.group(1))))
+    return records
+
+
+def collect_records(app: Sphinx, doctree: nodes.document) -> None:
+    records = _records_of(doctree)
+    store = _store(app.env)
+    store.pop(app.env.docname, None)
+    if records:
+        store[app.env.docname] = records
+
+
+def _store(env) -> dict[str, list[dict]]:
+    if not hasattr(env, "lstm_ref_verifications"):
+        env.lstm_ref_verifications = {}
+    return env.lstm_ref_verifications
+
+
+def purge_records(app: Sphinx, env, docname: str) -> None:
+    _store(env).pop(docname, None)
+    _report_pages(env).discard(docname)
+
+
+def merge_records(app: Sphinx, env, docnames, other) -> None:
+    _store(env).update({d: r for d, r in _store(other).items() if d in docnames})
+    _report_pages(env).update(_report_pages(other) & set(docnames))
+
+
+def _report_pages(env) -> set[str]:
+    if not hasattr(env, "lstm_ref_report_pages"):
+        env.lstm_ref_report_pages = set()
+    return env.lstm_ref_report_pages
+
+
+def reread_reports(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """A report summarizes other pages: re-read it whenever any page changes."""
+    if added or changed or removed:
+        return sorted(_report_pages(env) - set(removed))
+    return []
+
+
+# ---------------------------------------------------------------------------
+# The report
+
+
+class verification_report(nodes.General, nodes.Element):
+    """Placeholder, replaced by the table once every page has been read."""
+
+
+class VerificationReportDirective(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        _report_pages(self.env).add(self.env.docname)
+        return [verification_report()]
+
+
+def _cell(text: str) -> nodes.entry:
+    return nodes.entry("", nodes.paragraph(text=text))
+
+
+def _table(headers: list[str], rows: list[list[nodes.entry]], widths: list[int]) -> nodes.table:
+    group = nodes.tgroup(cols=len(headers))
+    group += [nodes.colspec(colwidth=w) for w in widths]
+    head = nodes.thead("", nodes.row("", *[_cell(h) for h in headers]))
+    body = nodes.tbody("", *[nodes.row("", *cells) for cells in rows])
+    group += [head, body]
+    table = nodes.table("", group)
+    table["classes"] += ["lstm-ref-report"]
+    return table
+
+
+def _chapter_link(app: Sphinx, fromdoc: str, docname: str) -> nodes.entry:
+    title = app.env.titles[docname].astext() if docname in app.env.titles else docname
+    ref = nodes.reference("", title, internal=True)
+    ref["refuri"] = app.builder.get_relative_uri(fromdoc, docname)
+    return nodes.entry("", nodes.paragraph("", "", ref))
+
+
+def _summary(records: list[tuple[str, dict]]) -> nodes.paragraph:
+    pages = len({docname for docname, _ in records})
+    failed = [r for _, r in records if not r["passed"]]
+    text = (
+        f"{len(records)} comparisons executed in {pages} page{'s' * (pages != 1)} "
+        f"at build time; {len(records) - len(failed)} pass, {len(failed)} fail."
+    )
+    for dtype in ("float64", "float32"):
+        errors = [r["max_abs_error"] for _, r in records if r["dtype"] == dtype]
+        if errors:
+            text += f" Worst {dtype} error: {max(errors):.1e} ({len(errors)} comparisons)."
+    versions = sorted({r["versions"] for _, r in records if r["versions"]})
+    if versions:
+        text += f" Frameworks: {'; '.join(versions)}."
+    return nodes.paragraph(text=text)
+
+
+def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
+    placeholders = list(doctree.findall(verification_report))
+    if not placeholders:
+        return
+    store = _store(app.env)
+    order = {d: k for k, d in enumerate(_reading_order(app))}
+    records = [
+        (docname, record)
+        for docname in sorted(store, key=lambda d: order.get(d, len(order)))
+        for record in store[docname]
+    ]
+    if not records:
+        logger.warning("verification report: no comparison was found in any page", location=fromdoc)
+    for record in (r for _, r in records if not r["passed"]):
+        logger.warning(f"verification report: failed comparison {record}", location=fromdoc)
+    headers = ["page", "quantity", "lstm_ref vs", "dtype", "max abs error", "tolerance", "result"]
+    rows = [
+        [
+            _chapter_link(app, fromdoc, docname),
+            _cell(f"{r['quantity']} ({'×'.join(map(str, r['shape'])) or 'scalar'})"),
+            _cell(r["against"]),
+            _cell(r["dtype"]),
+            _cell(f"{r['max_abs_error']:.1e}"),
+            _cell(f"≤ {r['tolerance']:.0e}"),
+            _cell("✓ pass" if r["passed"] else "✗ FAIL"),
+        ]
+        for docname, r in records
+    ]
+    content = [_summary(records), _table(headers, rows, [14, 14, 30, 7, 9, 8, 7])]
+    for placeholder in placeholders:
+        placeholder.replace_self(content)
+
+
+def _reading_order(app: Sphinx) -> list[str]:
+    """Documents in table-of-contents order (the order a reader meets them)."""
+    env = app.env
+    ordered, seen = [], set()
+
+    def visit(docname: str) -> None:
+        if docname in seen:
+            return
+        seen.add(docname)
+        ordered.append(docname)
+        for child in env.toctree_includes.get(docname, []):
+            visit(child)
+
+    visit(app.config.root_doc)
+    return ordered
+
+
+# ---------------------------------------------------------------------------
+# .ipynb downloads
+
+
+def offer_notebook_download(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Put the executed notebook in ``_sources`` so the download menu lists it."""
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if doctree is None or not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_node(verification_report)
+    app.add_directive("verification-report", VerificationReportDirective)
+    app.connect("doctree-read", collect_records)
+    app.connect("env-purge-doc", purge_records)
+    app.connect("env-merge-info", merge_records)
+    app.connect("env-get-outdated", reread_reports)
+    app.connect("doctree-resolved", fill_reports)
+    # Before sphinx-book-theme builds its header buttons (priority 501).
+    app.connect("html-page-context", offer_notebook_download, priority=400)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

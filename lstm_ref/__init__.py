@@ -1,0 +1,28 @@
+"""lstm_ref: the LSTM in NumPy, one equation per line, verified against the frameworks.
+
+``import lstm_ref`` imports NumPy only. TensorFlow and Keras live behind
+:mod:`lstm_ref.frameworks`, which is imported only when asked for.
+
+Shapes use N batch, T time, D input features, H hidden units, P the size of h
+(P = H without a projection); gate blocks are ordered i, f, g, o.
+"""
+
+from . import activations, conventions, verify
+from .cell import LSTMConfig, lstm_step, split_gates
+from .params import GATE_ORDER, LSTMParams, LSTMState
+from .sequence import lstm_sequence
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GATE_ORDER",
+    "LSTMConfig",
+    "LSTMParams",
+    "LSTMState",
+    "activations",
+    "conventions",
+    "lstm_sequence",
+    "lstm_step",
+    "split_gates",
+    "verify",
+]

@@ -1,0 +1,145 @@
+"""Elementwise activations and layer normalization that never warn.
+
+The textbook sigmoid ``1 / (1 + np.exp(-z))`` overflows, with a RuntimeWarning,
+once ``-z`` exceeds about 709 in float64 (88 in float32). Every function here
+takes ``exp`` only of non-positive numbers, so no input raises a warning, and
+each keeps the dtype it is given (float32 in, float32 out).
+
+Frameworks name activations by strings; :func:`get_activation` maps those names
+to the functions below. ``"hard_sigmoid"`` means two different functions:
+Keras 3 defines it as ``relu6(z + 3) / 6`` (slope 1/6), Keras 2 and tf-keras as
+``clip(0.2 z + 0.5, 0, 1)`` (slope 1/5). Pass ``keras_version=2`` to get the
+older one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+Activation = Callable[[np.ndarray], np.ndarray]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic sigmoid, :math:`\\sigma(z) = 1 / (1 + e^{-z})`.
+
+    Implements :eq:`eq-sigmoid`. Written as ``1 / (1 + e)`` for ``z >= 0`` and
+    ``e / (1 + e)`` for ``z < 0`` with ``e = exp(-|z|)``, which lies in (0, 1],
+    so it cannot overflow; where it underflows to 0 that is the right answer,
+    so underflow is not reported even under ``np.seterr(all="raise")``.
+    """
+    z = np.asarray(z)
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent (NumPy's, which saturates without overflow)."""
+    return np.tanh(z)
+
+
+def hard_sigmoid_keras3(z: np.ndarray) -> np.ndarray:
+    """Keras 3 ``hard_sigmoid``: ``relu6(z + 3) / 6``, i.e. ``clip(z / 6 + 1/2, 0, 1)``."""
+    z = np.asarray(z)
+    return np.clip(z + 3, 0, 6) / 6
+
+
+def hard_sigmoid_keras2(z: np.ndarray) -> np.ndarray:
+    """Keras 2 / tf-keras ``hard_sigmoid``: ``clip(0.2 z + 0.5, 0, 1)``."""
+    z = np.asarray(z)
+    return np.clip(z * 0.2 + 0.5, 0, 1)
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """Rectified linear unit, ``max(z, 0)``."""
+    return np.maximum(z, 0)
+
+
+def linear(z: np.ndarray) -> np.ndarray:
+    """The identity (Keras's ``"linear"`` activation)."""
+    return np.asarray(z)
+
+
+def softsign(z: np.ndarray) -> np.ndarray:
+    """``z / (1 + |z|)``."""
+    z = np.asarray(z)
+    return z / (1 + np.abs(z))
+
+
+def softplus(z: np.ndarray) -> np.ndarray:
+    """``log(1 + e^z)``, computed as ``max(z, 0) + log1p(e^{-|z|})`` so it never overflows."""
+    z = np.asarray(z)
+    with np.errstate(under="ignore"):
+        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def swish(z: np.ndarray) -> np.ndarray:
+    """``z * sigmoid(z)`` (Keras's ``"swish"`` and ``"silu"``)."""
+    z = np.asarray(z)
+    return z * sigmoid(z)
+
+
+def layer_norm(
+    z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, epsilon: float
+) -> np.ndarray:
+    """Normalize the last axis to zero mean and unit variance, then scale and shift.
+
+    Computes ``gamma * (z - mean(z)) / sqrt(var(z) + epsilon) + beta`` with the mean and
+    the (biased) variance taken over the last axis of ``z``.
+
+    Parameters
+    ----------
+    z : ndarray, shape (N, K)
+    gamma, beta : ndarray, shape (K,)
+    epsilon : float
+        Added to the variance; TF's ``LayerNormBasicLSTMCell`` uses 1e-12.
+    """
+    mean = z.mean(axis=-1, keepdims=True)
+    variance = np.square(z - mean).mean(axis=-1, keepdims=True)
+    return (z - mean) / np.sqrt(variance + epsilon) * gamma + beta
+
+
+_ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "linear": linear,
+    "softsign": softsign,
+    "softplus": softplus,
+    "swish": swish,
+    "silu": swish,
+}
+
+
+def activation_names() -> list[str]:
+    """The activation names :func:`get_activation` accepts."""
+    return sorted([*_ACTIVATIONS, "hard_sigmoid"])
+
+
+def get_activation(name: str, keras_version: int = 3) -> Activation:
+    """Return the activation function a framework means by ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A Keras activation name, e.g. ``"tanh"``, ``"sigmoid"``, ``"hard_sigmoid"``.
+    keras_version : {2, 3}
+        Only matters for ``"hard_sigmoid"``, which Keras 3 redefined.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown or ``keras_version`` is not 2 or 3.
+    """
+    if keras_version not in (2, 3):
+        raise ValueError(f"keras_version: expected 2 or 3, got {keras_version!r}")
+    if name == "hard_sigmoid":
+        return hard_sigmoid_keras3 if keras_version == 3 else hard_sigmoid_keras2
+    try:
+        return _ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"activation: expected one of {activation_names()}, got {name!r}"
+        ) from None

@@ -1,0 +1,260 @@
+"""Canonical LSTM weights and state, and the checks that guard them.
+
+Shapes use the book's letters: N batch, T time, D input features, H hidden
+units (cells), P the size of h (P = H unless the cell has a projection).
+Gate blocks along every ``4H`` axis are in the order **i, f, g, o**: input
+gate, forget gate, candidate, output gate.
+
+Every check raises a ``TypeError`` (wrong dtype) or ``ValueError`` (wrong
+shape, non-finite value) whose message names the argument and gives the
+expected and the actual shape or dtype, before NumPy gets a chance to
+broadcast something by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Optional, Sequence
+
+import numpy as np
+
+GATE_ORDER = ("i", "f", "g", "o")
+
+
+class LSTMState(NamedTuple):
+    """The recurrent state carried from one time step to the next.
+
+    Attributes
+    ----------
+    h : ndarray, shape (N, P)
+        Hidden state, which is also the cell's output.
+    c : ndarray, shape (N, H)
+        Cell state (the "carry").
+    """
+
+    h: np.ndarray
+    c: np.ndarray
+
+
+# ---------------------------------------------------------------------------
+# Checks
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """``np.asarray(value)``, refusing integer, boolean and object dtypes."""
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(
+            f"{name}: expected a floating-point array (float32 or float64), "
+            f"got dtype {array.dtype}"
+        )
+    return array
+
+
+def _format_shape(expected: Sequence[Optional[int]], symbols: Sequence[str]) -> str:
+    def one(size, symbol):
+        return symbol if size is None else str(size)
+
+    symbolic = ", ".join(symbols)
+    concrete = ", ".join(one(size, symbol) for size, symbol in zip(expected, symbols))
+    if len(symbols) == 1:
+        symbolic, concrete = symbolic + ",", concrete + ","
+    if symbolic == concrete:
+        return f"({symbolic})"
+    return f"({symbolic}) = ({concrete})"
+
+
+def check_shape(
+    name: str,
+    array: np.ndarray,
+    expected: Sequence[Optional[int]],
+    symbols: Sequence[str],
+) -> None:
+    """Raise ``ValueError`` unless ``array.shape`` matches ``expected``.
+
+    ``expected`` holds one size per axis, ``None`` where any size is allowed;
+    ``symbols`` names the axes for the message, e.g. ``("N", "D")`` gives
+    ``x: expected shape (N, D) = (N, 3), got (2, 4)``.
+    """
+    matches = array.ndim == len(expected) and all(
+        size is None or size == actual for size, actual in zip(expected, array.shape)
+    )
+    if not matches:
+        raise ValueError(
+            f"{name}: expected shape {_format_shape(expected, symbols)}, "
+            f"got {tuple(array.shape)}"
+        )
+
+
+def check_dtype(name: str, array: np.ndarray, dtype: np.dtype, source: str) -> None:
+    """Raise ``TypeError`` unless ``array`` has ``dtype`` (the dtype of ``source``).
+
+    lstm_ref never casts silently: mixing float32 and float64 would compute in
+    float64 and hide the rounding a float32 framework really does.
+    """
+    if array.dtype != dtype:
+        raise TypeError(
+            f"{name}: expected dtype {np.dtype(dtype)} (the dtype of {source}), "
+            f"got {array.dtype}"
+        )
+
+
+def check_finite(name: str, array: np.ndarray) -> None:
+    """Raise ``ValueError`` naming the first NaN or infinity in ``array``."""
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = tuple(int(k) for k in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"{name}: contains {array[index]} at index {index}; "
+            "every value must be finite"
+        )
+
+
+def checked_array(
+    name: str,
+    value,
+    expected: Sequence[Optional[int]],
+    symbols: Sequence[str],
+    dtype: Optional[np.dtype] = None,
+    dtype_source: str = "",
+) -> np.ndarray:
+    """Convert ``value`` to an array and run every check on it."""
+    array = as_float_array(name, value)
+    check_shape(name, array, expected, symbols)
+    if dtype is not None:
+        check_dtype(name, array, dtype, dtype_source)
+    check_finite(name, array)
+    return array
+
+
+# ---------------------------------------------------------------------------
+# Weights
+
+
+def check_weights(
+    W, U, b, names: Sequence[str] = ("W", "U", "b")
+) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """Check fused weights ``W`` (D, 4H), ``U`` (H, 4H) and ``b`` (4H,) or ``None``.
+
+    ``names`` are used in messages, so that a converter can report the
+    framework's own names (``kernel``, ``recurrent_kernel``, ``bias``).
+    """
+    W_name, U_name, b_name = names
+    W = as_float_array(W_name, W)
+    if W.ndim != 2 or W.shape[1] % 4 != 0 or W.shape[1] == 0:
+        raise ValueError(
+            f"{W_name}: expected shape (D, 4H), a second axis that is a positive "
+            f"multiple of 4 (one block per gate i, f, g, o), got {W.shape}"
+        )
+    check_finite(W_name, W)
+    H = W.shape[1] // 4
+    U = checked_array(U_name, U, (H, 4 * H), ("H", "4H"), W.dtype, W_name)
+    if b is not None:
+        b = checked_array(b_name, b, (4 * H,), ("4H",), W.dtype, W_name)
+    return W, U, b
+
+
+@dataclass(frozen=True, eq=False)
+class LSTMParams:
+    """Canonical LSTM weights: every framework convention converts to these.
+
+    The gate pre-activations of a batch are ``z = x @ W + h @ U + b`` (batch in
+    rows, as in Keras), and the ``4H`` columns of ``W``, ``U`` and ``b`` hold
+    the gate blocks in the order i, f, g, o.
+
+    Parameters
+    ----------
+    W : ndarray, shape (D, 4H)
+        Input weights.
+    U : ndarray, shape (H, 4H)
+        Recurrent weights.
+    b : ndarray, shape (4H,), optional
+        Bias; ``None`` for a cell without one.
+
+    All arrays must share one floating dtype and be finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lstm_ref import LSTMParams
+    >>> p = LSTMParams(W=np.zeros((3, 8)), U=np.zeros((2, 8)), b=np.zeros(8))
+    >>> p.input_size, p.hidden_size
+    (3, 2)
+    """
+
+    W: np.ndarray
+    U: np.ndarray
+    b: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        W, U, b = check_weights(self.W, self.U, self.b)
+        object.__setattr__(self, "W", W)
+        object.__setattr__(self, "U", U)
+        object.__setattr__(self, "b", b)
+
+    @property
+    def input_size(self) -> int:
+        """D, the number of input features."""
+        return self.W.shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        """H, the number of cells."""
+        return self.W.shape[1] // 4
+
+    @property
+    def output_size(self) -> int:
+        """P, the size of the hidden state h."""
+        return self.U.shape[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype shared by every weight."""
+        return self.W.dtype
+
+    def astype(self, dtype) -> "LSTMParams":
+        """A copy with every weight cast to ``dtype``."""
+        return LSTMParams(
+            W=self.W.astype(dtype),
+            U=self.U.astype(dtype),
+            b=None if self.b is None else self.b.astype(dtype),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+def check_state(state, batch_size: int, params: LSTMParams) -> LSTMState:
+    """Validate a state ``(h, c)`` for a batch of ``batch_size`` against ``params``."""
+    if not isinstance(state, tuple) or len(state) != 2:
+        raise TypeError(
+            "state: expected an LSTMState(h, c) or a pair (h, c), "
+            f"got {type(state).__name__}"
+        )
+    N, H, P, dtype = batch_size, params.hidden_size, params.output_size, params.dtype
+    h = checked_array("state.h", state[0], (N, P), ("N", "P"), dtype, "the weights")
+    c = checked_array("state.c", state[1], (N, H), ("N", "H"), dtype, "the weights")
+    return LSTMState(h, c)
+
+
+def check_step_inputs(x, state, params: LSTMParams) -> tuple[np.ndarray, LSTMState]:
+    """Validate one time step's input ``x`` (N, D) and ``state`` against ``params``."""
+    x = checked_array("x", x, (None, params.input_size), ("N", "D"), params.dtype, "the weights")
+    return x, check_state(state, x.shape[0], params)
+
+
+def check_sequence_inputs(
+    X, initial_state, params: LSTMParams
+) -> tuple[np.ndarray, LSTMState]:
+    """Validate sequences ``X`` (N, T, D) and an initial state (zeros when ``None``)."""
+    X = checked_array(
+        "X", X, (None, None, params.input_size), ("N", "T", "D"), params.dtype, "the weights"
+    )
+    N, dtype = X.shape[0], params.dtype
+    if initial_state is None:
+        zeros = LSTMState(
+            np.zeros((N, params.output_size), dtype), np.zeros((N, params.hidden_size), dtype)
+        )
+        return X, zeros
+    return X, check_state(initial_state, N, params)

@@ -1,0 +1,134 @@
+"""Bad input gets a ValueError/TypeError naming the argument, expected and actual."""
+
+import re
+
+import numpy as np
+import pytest
+
+from conftest import random_params, random_state
+from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step
+from lstm_ref.conventions.keras import from_keras
+
+
+@pytest.fixture
+def params(rng):
+    return random_params(rng, D=3, H=2)
+
+
+@pytest.fixture
+def state(rng):
+    return random_state(rng, N=4, H=2)
+
+
+def check_raises(error, pattern, func, *args, **kwargs):
+    with pytest.raises(error, match=pattern) as info:
+        func(*args, **kwargs)
+    return str(info.value)
+
+
+def test_wrong_feature_size(params, state):
+    message = check_raises(ValueError, r"^x: expected shape", lstm_step, np.zeros((4, 5)), state, params)
+    assert "(N, D) = (N, 3)" in message and "got (4, 5)" in message
+
+
+def test_wrong_rank_of_sequence(params):
+    message = check_raises(ValueError, r"^X: expected shape", lstm_sequence, np.zeros((4, 3)), params)
+    assert "(N, T, D) = (N, T, 3)" in message and "got (4, 3)" in message
+
+
+@pytest.mark.parametrize("which, shape, expected", [
+    ("h", (4, 3), "state.h: expected shape (N, P) = (4, 2), got (4, 3)"),
+    ("c", (5, 2), "state.c: expected shape (N, H) = (4, 2), got (5, 2)"),
+])
+def test_state_of_wrong_shape(params, state, which, shape, expected):
+    bad = state._replace(**{which: np.zeros(shape)})
+    message = check_raises(ValueError, "state", lstm_step, np.zeros((4, 3)), bad, params)
+    assert message == expected
+
+
+def test_state_not_a_pair(params):
+    check_raises(TypeError, r"^state: expected an LSTMState\(h, c\)", lstm_step,
+                 np.zeros((4, 3)), np.zeros((4, 2)), params)
+
+
+def test_initial_state_batch_must_match(params, rng):
+    bad = random_state(rng, N=3, H=2)
+    message = check_raises(ValueError, "state.h", lstm_sequence, np.zeros((4, 5, 3)), params,
+                           initial_state=bad)
+    assert "(N, P) = (4, 2), got (3, 2)" in message
+
+
+@pytest.mark.parametrize("columns", [7, 10, 0])
+def test_kernel_not_a_multiple_of_four(columns):
+    message = check_raises(ValueError, r"^kernel: expected shape \(D, 4H\)", from_keras,
+                           np.zeros((3, columns)), np.zeros((2, 8)))
+    assert f"got (3, {columns})" in message
+
+
+def test_recurrent_kernel_wrong_shape():
+    message = check_raises(ValueError, r"^recurrent_kernel: expected shape", from_keras,
+                           np.zeros((3, 8)), np.zeros((3, 8)), np.zeros(8))
+    assert "(H, 4H) = (2, 8), got (3, 8)" in message
+
+
+def test_bias_wrong_shape():
+    message = check_raises(ValueError, r"^b: expected shape", LSTMParams,
+                           W=np.zeros((3, 8)), U=np.zeros((2, 8)), b=np.zeros((1, 8)))
+    assert "(4H,) = (8,), got (1, 8)" in message
+
+
+def test_integer_weights_are_refused():
+    message = check_raises(TypeError, r"^W: expected a floating-point array", LSTMParams,
+                           W=np.zeros((3, 8), int), U=np.zeros((2, 8)))
+    assert "int64" in message
+
+
+def test_mismatched_weight_dtypes():
+    message = check_raises(TypeError, r"^U: expected dtype float32", LSTMParams,
+                           W=np.zeros((3, 8), np.float32), U=np.zeros((2, 8)))
+    assert "got float64" in message
+
+
+def test_input_dtype_must_match_weights(params, state):
+    message = check_raises(TypeError, r"^x: expected dtype float64", lstm_step,
+                           np.zeros((4, 3), np.float32), state, params)
+    assert "got float32" in message
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_names_the_index(params, state, bad):
+    x = np.zeros((4, 3))
+    x[2, 1] = bad
+    message = check_raises(ValueError, r"^x: contains", lstm_step, x, state, params)
+    assert re.search(r"at index \(2, 1\)", message)
+
+
+def test_non_finite_weight_names_the_index():
+    U = np.zeros((2, 8))
+    U[1, 5] = np.nan
+    message = check_raises(ValueError, r"^U: contains nan", LSTMParams, W=np.zeros((3, 8)), U=U)
+    assert "(1, 5)" in message
+
+
+def test_non_finite_state(params, state):
+    bad = state._replace(c=np.full((4, 2), np.inf))
+    check_raises(ValueError, r"^state.c: contains inf at index \(0, 0\)", lstm_step,
+                 np.zeros((4, 3)), bad, params)
+
+
+def test_unknown_activation():
+    check_raises(ValueError, r"^recurrent_activation: expected a function or one of",
+                 LSTMConfig, recurrent_activation="sigmod")
+
+
+def test_no_warnings_at_extreme_preactivations(rng):
+    """Huge weights saturate every gate without an overflow warning (pytest turns
+    RuntimeWarnings from lstm_ref into errors, see pyproject.toml)."""
+    for dtype in (np.float32, np.float64):
+        params = LSTMParams(W=np.full((1, 8), 1e4, dtype), U=np.full((2, 8), -1e4, dtype),
+                            b=np.zeros(8, dtype))
+        x = np.array([[1.0], [-1.0]], dtype)
+        state = LSTMState(np.ones((2, 2), dtype), np.ones((2, 2), dtype))
+        with np.errstate(all="raise"):
+            new = lstm_step(x, state, params)
+        assert np.isfinite(new.h).all() and np.isfinite(new.c).all()

@@ -1,0 +1,64 @@
+"""lstm_ref.verify: measures, records, and refuses disagreement."""
+
+import html
+import json
+import re
+
+import numpy as np
+import pytest
+
+from lstm_ref import verify
+
+
+def test_pass_records_errors():
+    a = np.array([1.0, 2.0, 3.0])
+    result = verify.compare({"x": (a, a + 1e-14)}, against="a shifted copy")
+    (row,) = result
+    assert row.passed and row.tolerance == 1e-12 and row.dtype == "float64"
+    assert row.max_abs_error == pytest.approx(1e-14, rel=0.1)
+    assert row.max_rel_error == pytest.approx(1e-14 / 3, rel=0.1)
+
+
+def test_default_tolerance_follows_dtype():
+    a = np.ones(3, np.float32)
+    assert verify.compare({"x": (a, a + 5e-7)}, against="r")[0].tolerance == 1e-6
+    with pytest.raises(verify.VerificationError):
+        verify.compare({"x": (a, a + 5e-6)}, against="r")
+
+
+def test_mismatch_names_every_failed_quantity():
+    a = np.zeros(3)
+    with pytest.raises(verify.VerificationError) as info:
+        verify.compare({"h_t": (a, a + 1e-3), "c_t": (a, a), "o_t": (a, a - 1)},
+                       against="keras.layers.LSTM")
+    message = str(info.value)
+    assert "h_t" in message and "o_t" in message and "c_t" not in message
+    assert "keras.layers.LSTM" in message and "1.0e-03" in message
+
+
+def test_nan_never_passes():
+    a = np.zeros(2)
+    with pytest.raises(verify.VerificationError):
+        verify.compare({"x": (a, np.array([0.0, np.nan]))}, against="r")
+    with pytest.raises(verify.VerificationError):
+        verify.compare({"x": (np.array([np.inf]), np.array([np.inf]))}, against="r")
+
+
+def test_shapes_must_match_exactly():
+    with pytest.raises(verify.VerificationError, match=r"shape \(1, 3\).*gives \(3,\)"):
+        verify.compare({"x": (np.zeros((1, 3)), np.zeros(3))}, against="r")
+
+
+def test_no_default_tolerance_for_other_dtypes():
+    with pytest.raises(ValueError, match="tolerance"):
+        verify.compare({"n": (np.arange(3), np.arange(3))}, against="r")
+    assert verify.compare({"n": (np.arange(3), np.arange(3))}, against="r", tolerance=0)
+
+
+def test_html_carries_the_records():
+    result = verify.compare({"x": (np.ones(2), np.ones(2))}, against="<b>r</b>")
+    page = result._repr_html_()
+    assert "&lt;b&gt;" in page  # escaped
+    (payload,) = re.findall(r'data-lstm-ref-verify="([^"]*)"', page)
+    (record,) = json.loads(html.unescape(payload))
+    assert record["quantity"] == "x" and record["against"] == "<b>r</b>" and record["passed"]

@@ -109,11 +109,11 @@ def _table(headers: list[str], rows: list[list[nodes.entry]], widths: list[int])
     return table
 
 
-def _chapter_link(app: Sphinx, fromdoc: str, docname: str) -> nodes.entry:
+def _page_heading(app: Sphinx, fromdoc: str, docname: str, count: int) -> nodes.rubric:
     title = app.env.titles[docname].astext() if docname in app.env.titles else docname
     ref = nodes.reference("", title, internal=True)
     ref["refuri"] = app.builder.get_relative_uri(fromdoc, docname)
-    return nodes.entry("", nodes.paragraph("", "", ref))
+    return nodes.rubric("", "", ref, nodes.Text(f" — {count} comparison{'s' * (count != 1)}"))
 
 
 def _summary(records: list[tuple[str, dict]]) -> nodes.paragraph:
@@ -133,25 +133,10 @@ def _summary(records: list[tuple[str, dict]]) -> nodes.paragraph:
     return nodes.paragraph(text=text)
 
 
-def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
-    placeholders = list(doctree.findall(verification_report))
-    if not placeholders:
-        return
-    store = _store(app.env)
-    order = {d: k for k, d in enumerate(_reading_order(app))}
-    records = [
-        (docname, record)
-        for docname in sorted(store, key=lambda d: order.get(d, len(order)))
-        for record in store[docname]
-    ]
-    if not records:
-        logger.warning("verification report: no comparison was found in any page", location=fromdoc)
-    for record in (r for _, r in records if not r["passed"]):
-        logger.warning(f"verification report: failed comparison {record}", location=fromdoc)
-    headers = ["page", "quantity", "lstm_ref vs", "dtype", "max abs error", "tolerance", "result"]
+def _page_table(records: list[dict]) -> nodes.table:
+    headers = ["quantity", "lstm_ref vs", "dtype", "max abs error", "tolerance", "result"]
     rows = [
         [
-            _chapter_link(app, fromdoc, docname),
             _cell(f"{r['quantity']} ({'×'.join(map(str, r['shape'])) or 'scalar'})"),
             _cell(r["against"]),
             _cell(r["dtype"]),
@@ -159,11 +144,29 @@ def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
             _cell(f"≤ {r['tolerance']:.0e}"),
             _cell("✓ pass" if r["passed"] else "✗ FAIL"),
         ]
-        for docname, r in records
+        for r in records
     ]
-    content = [_summary(records), _table(headers, rows, [14, 14, 30, 7, 9, 8, 7])]
+    return _table(headers, rows, [22, 34, 8, 10, 9, 8])
+
+
+def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
+    placeholders = list(doctree.findall(verification_report))
+    if not placeholders:
+        return
+    store = _store(app.env)
+    order = {d: k for k, d in enumerate(_reading_order(app))}
+    pages = sorted(store, key=lambda d: (order.get(d, len(order)), d))
+    records = [(docname, record) for docname in pages for record in store[docname]]
+    if not records:
+        logger.warning("verification report: no comparison was found in any page", location=fromdoc)
+    for record in (r for _, r in records if not r["passed"]):
+        logger.warning(f"verification report: failed comparison {record}", location=fromdoc)
+    content: list[nodes.Node] = [_summary(records)]
+    for docname in pages:
+        content.append(_page_heading(app, fromdoc, docname, len(store[docname])))
+        content.append(_page_table(store[docname]))
     for placeholder in placeholders:
-        placeholder.replace_self(content)
+        placeholder.replace_self([node.deepcopy() for node in content])
 
 
 def _reading_order(app: Sphinx) -> list[str]:
@@ -208,4 +211,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-resolved", fill_reports)
     # Before sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", offer_notebook_download, priority=400)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+    # Bump env_version whenever what is stored in the environment changes shape.
+    return {"version": "1", "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -7,9 +7,10 @@ Shapes use N batch, T time, D input features, H hidden units, P the size of h
 (P = H without a projection); gate blocks are ordered i, f, g, o.
 """
 
-from . import activations, conventions, verify
-from .cell import LSTMConfig, lstm_step, split_gates
-from .params import GATE_ORDER, LSTMParams, LSTMState
+from . import activations, conventions, layout, verify
+from .cell import LSTMConfig, lstm_step
+from .layout import GATE_ORDER, reorder_gates, split_gates
+from .params import LSTMParams, LSTMState
 from .sequence import lstm_sequence
 
 __version__ = "0.1.0"
@@ -22,7 +23,9 @@ __all__ = [
     "activations",
     "conventions",
     "lstm_sequence",
+    "layout",
     "lstm_step",
+    "reorder_gates",
     "split_gates",
     "verify",
 ]

@@ -1,27 +1,39 @@
 """One LSTM time step, one line per equation of the book.
 
 For a batch of N inputs ``x`` (N, D), the previous hidden state ``h`` (N, P)
-and cell state ``c`` (N, H)::
+and cell state ``c`` (N, H), the plain cell computes::
 
-    z = x W + h U + b                                  (N, 4H)  eq-preactivation
+    z = x W + h U + b                                  (N, 4H)
     z_i, z_f, z_g, z_o = the four H-column blocks of z
-    i = σ(z_i)   f = σ(z_f + forget_bias)   g = φ(z_g)   o = σ(z_o)   eq-gates
-    c' = f ⊙ c + i ⊙ g                                 (N, H)   eq-cell-update
-    h' = o ⊙ φ(c')                                     (N, H)   eq-hidden
+    i = σ(z_i)   f = σ(z_f + forget_bias)   g = φ(z_g)   o = σ(z_o)
+    c' = f ⊙ c + i ⊙ g                                 (N, H)
+    h' = o ⊙ φ(c')                                     (N, H)
 
 σ is the recurrent activation (sigmoid unless configured), φ the activation
-(tanh unless configured).
+(tanh unless configured). Every variant the frameworks offer is an optional
+extra on this skeleton, applied where the framework applies it:
+
+* layer normalization of each gate block and of ``c'`` (TF's
+  ``LayerNormBasicLSTMCell``), when the parameters hold ``gamma``...;
+* diagonal peepholes ``p_i ⊙ c`` and ``p_f ⊙ c`` into the input and forget
+  gates and ``p_o ⊙ c'`` into the output gate (TF's ``LSTMCell``), or a full
+  matrix ``c' V_o`` into the output gate (seed 004);
+* dropout of the candidate ``g`` with an explicit mask;
+* clipping of ``c'`` to ``[-cell_clip, cell_clip]``;
+* a projection ``h' = m W_proj`` of ``m = o ⊙ φ(c')``, clipped to
+  ``[-proj_clip, proj_clip]``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .activations import Activation, activation_names, get_activation
-from .params import LSTMParams, LSTMState, check_step_inputs
+from .activations import Activation, activation_names, get_activation, layer_norm
+from .layout import split_gates
+from .params import LSTMParams, LSTMState, check_step_inputs, checked_array
 
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]
 
@@ -42,16 +54,42 @@ class LSTMConfig:
         Added to the forget gate's pre-activation at every step, as TF 1.x cells
         do (they default to 1.0). Keras instead folds it into the bias at
         initialization and adds nothing at run time: 0.0 here.
+    cell_clip : float, optional
+        Clip the new cell state to ``[-cell_clip, cell_clip]`` (TF ``LSTMCell``).
+    proj_clip : float, optional
+        Clip the projected hidden state to ``[-proj_clip, proj_clip]``.
+    layer_norm_epsilon : float
+        Added to the variance in layer normalization; 1e-12 is what TF's
+        ``LayerNormBasicLSTMCell`` (through ``tf.contrib.layers.layer_norm``) uses.
+    dropout_keep_prob : float
+        Probability of keeping a candidate unit when a dropout mask is passed
+        to the step; kept units are divided by it (TF's ``dropout``).
     """
 
     activation: ActivationSpec = "tanh"
     recurrent_activation: ActivationSpec = "sigmoid"
     forget_bias: float = 0.0
+    cell_clip: Optional[float] = None
+    proj_clip: Optional[float] = None
+    layer_norm_epsilon: float = 1e-12
+    dropout_keep_prob: float = 1.0
 
     def __post_init__(self) -> None:
         # Resolve names now, so that a typo fails when the config is made.
         self.activation_fn
         self.recurrent_activation_fn
+        for name in ("cell_clip", "proj_clip"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}: expected a positive number or None, got {value!r}")
+        if not 0 < self.dropout_keep_prob <= 1:
+            raise ValueError(
+                f"dropout_keep_prob: expected a probability in (0, 1], got {self.dropout_keep_prob!r}"
+            )
+        if not self.layer_norm_epsilon >= 0:
+            raise ValueError(
+                f"layer_norm_epsilon: expected a number >= 0, got {self.layer_norm_epsilon!r}"
+            )
 
     @property
     def activation_fn(self) -> Activation:
@@ -77,18 +115,8 @@ def _resolve(name: str, spec: ActivationSpec) -> Activation:
 DEFAULT_CONFIG = LSTMConfig()
 
 
-def split_gates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Split the last axis (4H) into the gate blocks ``(z_i, z_f, z_g, z_o)``.
-
-    Works on anything whose last axis holds the four blocks in the order
-    i, f, g, o: pre-activations (N, 4H), a bias (4H,), or weights (D, 4H).
-    """
-    if z.shape[-1] % 4:
-        raise ValueError(
-            f"z: expected a last axis of 4H (four gate blocks), got shape {z.shape}"
-        )
-    z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)
-    return z_i, z_f, z_g, z_o
+# ---------------------------------------------------------------------------
+# The equations, one function each
 
 
 def preactivations(x: np.ndarray, h_prev: np.ndarray, params: LSTMParams) -> np.ndarray:
@@ -101,6 +129,19 @@ def preactivations(x: np.ndarray, h_prev: np.ndarray, params: LSTMParams) -> np.
     if params.b is not None:
         z = z + params.b
     return z
+
+
+def normalize_gates(z: np.ndarray, params: LSTMParams, epsilon: float) -> np.ndarray:
+    """Layer-normalize each gate block of ``z`` (N, 4H) on its own.
+
+    Block k becomes ``gamma_k ⊙ (z_k - mean(z_k)) / sqrt(var(z_k) + epsilon) + beta_k``,
+    the mean and variance taken over that block's H units: TF's
+    ``LayerNormBasicLSTMCell`` normalizes i, j, f and o separately.
+    """
+    blocks = zip(split_gates(z), split_gates(params.gamma), split_gates(params.beta))
+    return np.concatenate(
+        [layer_norm(z_k, gamma_k, beta_k, epsilon) for z_k, gamma_k, beta_k in blocks], axis=-1
+    )
 
 
 def cell_update(
@@ -121,16 +162,36 @@ def hidden_state(o: np.ndarray, c: np.ndarray, activation: Activation) -> np.nda
     return o * activation(c)
 
 
+def project(m: np.ndarray, params: LSTMParams, config: LSTMConfig) -> np.ndarray:
+    """Projected hidden state ``m W_proj`` (N, P), clipped to ``proj_clip`` if set.
+
+    The identity when the parameters hold no projection. The projection is
+    linear and has no bias, as in Sak et al. (2014) and TF's ``LSTMCell``.
+    """
+    if params.W_proj is None:
+        return m
+    h = m @ params.W_proj  # (N, P)
+    if config.proj_clip is not None:
+        h = np.clip(h, -config.proj_clip, config.proj_clip)
+    return h
+
+
+# ---------------------------------------------------------------------------
+# The step
+
+
 def lstm_step(
     x: np.ndarray,
     state: LSTMState,
     params: LSTMParams,
     config: LSTMConfig = DEFAULT_CONFIG,
+    candidate_mask: Optional[np.ndarray] = None,
 ) -> LSTMState:
     """Advance the LSTM by one time step.
 
     Implements :eq:`eq-preactivation`, :eq:`eq-gates`, :eq:`eq-cell-update`
-    and :eq:`eq-hidden`.
+    and :eq:`eq-hidden`, with the optional layer normalization, peepholes,
+    dropout, clipping and projection listed in :mod:`lstm_ref.cell`.
 
     Parameters
     ----------
@@ -141,7 +202,10 @@ def lstm_step(
     params : LSTMParams
         Weights, gate blocks in the order i, f, g, o.
     config : LSTMConfig
-        Activations and forget bias.
+        Activations, forget bias, clipping, layer-norm epsilon, keep probability.
+    candidate_mask : ndarray, shape (N, H), optional
+        Dropout mask for the candidate ``g``: 1 keeps a unit (scaled by
+        ``1 / config.dropout_keep_prob``), 0 drops it. No dropout if omitted.
 
     Returns
     -------
@@ -164,17 +228,50 @@ def lstm_step(
     array([[0.740026, 0.740026]])
     """
     x, state = check_step_inputs(x, state, params)
-    return step(x, state, params, config)
+    if candidate_mask is not None:
+        candidate_mask = checked_array(
+            "candidate_mask", candidate_mask, (x.shape[0], params.hidden_size), ("N", "H"),
+            params.dtype, "the weights",
+        )
+    return step(x, state, params, config, candidate_mask)
 
 
-def step(x: np.ndarray, state: LSTMState, params: LSTMParams, config: LSTMConfig) -> LSTMState:
+def step(
+    x: np.ndarray,
+    state: LSTMState,
+    params: LSTMParams,
+    config: LSTMConfig = DEFAULT_CONFIG,
+    candidate_mask: Optional[np.ndarray] = None,
+) -> LSTMState:
     """:func:`lstm_step` without the input checks, for loops that checked once."""
     sigma, phi = config.recurrent_activation_fn, config.activation_fn
-    z_i, z_f, z_g, z_o = split_gates(preactivations(x, state.h, params))
-    i = sigma(z_i)  # input gate  (N, H)
-    f = sigma(z_f + config.forget_bias)  # forget gate (N, H)
-    g = phi(z_g)  # candidate   (N, H)
-    o = sigma(z_o)  # output gate (N, H)
-    c = cell_update(f, state.c, i, g)
-    h = hidden_state(o, c, phi)
-    return LSTMState(h, c)
+    c_prev = state.c
+    z = preactivations(x, state.h, params)  # (N, 4H)
+    if params.layer_norm:
+        z = normalize_gates(z, params, config.layer_norm_epsilon)
+    z_i, z_f, z_g, z_o = split_gates(z)  # (N, H) each
+
+    if params.p_i is not None:
+        z_i = z_i + params.p_i * c_prev  # input peephole
+    z_f = z_f + config.forget_bias
+    if params.p_f is not None:
+        z_f = z_f + params.p_f * c_prev  # forget peephole
+    i = sigma(z_i)  # input gate
+    f = sigma(z_f)  # forget gate
+    g = phi(z_g)  # candidate
+    if candidate_mask is not None:
+        g = g / config.dropout_keep_prob * candidate_mask  # dropout, as TF computes it
+
+    c = cell_update(f, c_prev, i, g)
+    if params.layer_norm:
+        c = layer_norm(c, params.gamma_c, params.beta_c, config.layer_norm_epsilon)
+    if config.cell_clip is not None:
+        c = np.clip(c, -config.cell_clip, config.cell_clip)
+
+    if params.p_o is not None:
+        z_o = z_o + params.p_o * c  # output peephole sees the new cell state
+    if params.V_o is not None:
+        z_o = z_o + c @ params.V_o  # full-matrix output peephole (seed 004)
+    o = sigma(z_o)  # output gate
+    m = hidden_state(o, c, phi)
+    return LSTMState(project(m, params, config), c)

@@ -7,6 +7,8 @@ This is the only module of lstm_ref that imports TensorFlow or Keras, and
   ``tf-keras`` installed the TF 1.x cells (``tf.compat.v1.nn.rnn_cell``) still
   run in TensorFlow 2, while ``import keras`` still gives Keras 3;
 * keeps TensorFlow's C++ start-up log lines out of notebooks and test output;
+* silences the deprecation warning each ``tf.compat.v1.nn.rnn_cell`` class
+  gives when it is created (the book uses them on purpose);
 * exposes ``tf`` and ``keras``: ``from lstm_ref.frameworks import tf, keras``.
 
 The helpers build a framework object from :class:`lstm_ref.LSTMParams`, run
@@ -18,17 +20,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from typing import Optional
 
 import numpy as np
 
+from .conventions import tf1
 from .conventions.keras import to_keras
 from .params import LSTMParams, LSTMState
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     # Too late to choose tf-keras for tf.compat.v1; say so instead of failing later.
-    import warnings
-
     warnings.warn(
         "TensorFlow was imported before lstm_ref.frameworks without "
         "TF_USE_LEGACY_KERAS=1: the tf.compat.v1 LSTM cells may not work",
@@ -59,6 +61,8 @@ with _native_stderr_silenced():
     import keras
 
 tf.get_logger().setLevel("ERROR")
+_RNN_CELL_DEPRECATION = r"`tf\.nn\.rnn_cell\.\w+` is deprecated"
+warnings.filterwarnings("ignore", message=_RNN_CELL_DEPRECATION, category=UserWarning)
 
 
 def versions() -> dict[str, str]:
@@ -81,13 +85,16 @@ def keras_lstm(
     recurrent_activation: str = "sigmoid",
     return_sequences: bool = True,
     return_state: bool = True,
+    keras_version: int = 3,
     **options,
-) -> "keras.layers.LSTM":
+):
     """A built ``keras.layers.LSTM`` holding ``params``, in ``params.dtype``.
 
-    Extra keyword arguments go to the layer (e.g. ``go_backwards=True``).
+    ``keras_version=2`` builds tf-keras's ``tf.keras.layers.LSTM`` instead of
+    Keras 3's. Extra keyword arguments go to the layer (e.g. ``go_backwards``).
     """
-    layer = keras.layers.LSTM(
+    layers = {3: keras.layers, 2: tf.keras.layers}[keras_version]
+    layer = layers.LSTM(
         params.hidden_size,
         activation=activation,
         recurrent_activation=recurrent_activation,
@@ -115,5 +122,94 @@ def run_keras_lstm(
     """
     layer = keras_lstm(params, return_sequences=True, return_state=True, **options)
     keras_state = None if initial_state is None else [initial_state.h, initial_state.c]
-    outputs, h, c = layer(X, initial_state=keras_state)
+    outputs, h, c = layer(tf.constant(X), initial_state=keras_state)
     return np.asarray(outputs), LSTMState(np.asarray(h), np.asarray(c))
+
+
+# ---------------------------------------------------------------------------
+# TF 1.x cells (tf.compat.v1.nn.rnn_cell, through tf-keras)
+
+
+def tf1_cell(cell: "tf1.BasicLSTMCell | tf1.LSTMCell | tf1.MultiRNNCell"):
+    """The real ``tf.compat.v1.nn.rnn_cell`` object matching a NumPy mirror cell.
+
+    Same class, same options, same weights (set by TF variable name), in the
+    weights' dtype. Build and call it eagerly.
+    """
+    rnn_cell = tf.compat.v1.nn.rnn_cell
+    if isinstance(cell, tf1.MultiRNNCell):
+        return rnn_cell.MultiRNNCell([tf1_cell(c) for c in cell.cells])
+    if type(cell) not in (tf1.BasicLSTMCell, tf1.LSTMCell):
+        raise TypeError(f"cell: expected a BasicLSTMCell, LSTMCell or MultiRNNCell mirror, "
+                        f"got {type(cell).__name__} (LayerNormBasicLSTMCell no longer runs in TF 2)")
+    params = cell._built()
+    options = dict(forget_bias=cell.config.forget_bias, state_is_tuple=cell.state_is_tuple,
+                   activation=cell.activation, dtype=tf.as_dtype(params.dtype))
+    if type(cell) is tf1.LSTMCell:
+        options.update(use_peepholes=cell.use_peepholes, cell_clip=cell.config.cell_clip,
+                       num_proj=cell.num_proj, proj_clip=cell.config.proj_clip)
+    with warnings.catch_warnings():  # in case a test runner reset the filter above
+        warnings.filterwarnings("ignore", message=_RNN_CELL_DEPRECATION, category=UserWarning)
+        real = getattr(rnn_cell, type(cell).__name__)(cell.num_units, **options)
+    real.build((None, params.input_size))
+    variables = tf1.to_tf1(params)
+    for variable in real.weights:
+        name = variable.name.split("/", 1)[1].rsplit(":", 1)[0]  # e.g. "projection/kernel"
+        variable.assign(variables[name])
+    return real
+
+
+def run_tf1_cell(real_cell, inputs: np.ndarray, state):
+    """Call a TF 1.x cell once; return ``(output, new_state)`` as NumPy.
+
+    States are :class:`lstm_ref.conventions.tf1.LSTMStateTuple` (or tuples of
+    them for a ``MultiRNNCell``, or concatenated arrays if the cell says so).
+    """
+    output, new_state = real_cell(tf.constant(inputs), _to_tf_state(state))
+    return np.asarray(output), _from_tf_state(new_state)
+
+
+def _to_tf_state(state):
+    if isinstance(state, tf1.LSTMStateTuple):
+        return tf.compat.v1.nn.rnn_cell.LSTMStateTuple(tf.constant(state.c), tf.constant(state.h))
+    if isinstance(state, tuple):
+        return tuple(_to_tf_state(s) for s in state)
+    return tf.constant(state)
+
+
+def _from_tf_state(state):
+    if hasattr(state, "c") and hasattr(state, "h"):
+        return tf1.LSTMStateTuple(np.asarray(state.c), np.asarray(state.h))
+    if isinstance(state, tuple):
+        return tuple(_from_tf_state(s) for s in state)
+    return np.asarray(state)
+
+
+# ---------------------------------------------------------------------------
+# The seed-004 exercise cell, written with TensorFlow ops (the exercise's part d)
+
+
+class MyLSTMCellTF:
+    """The exercise's ``MyLSTMCell``, translated to TensorFlow operations.
+
+    Takes its weights from a :class:`lstm_ref.conventions.seed004.ExerciseWeights`
+    so that it can be compared with the NumPy cell; keeps ``c`` and ``m`` as
+    tensors and returns ``h`` as a tensor.
+    """
+
+    def __init__(self, weights):
+        self.w = {name: tf.constant(value) for name, value in weights._asdict().items()}
+        self.c = self.m = None
+
+    def __call__(self, x):
+        w, x = self.w, tf.constant(x)
+        if self.c is None:
+            zeros = tf.zeros((x.shape[0], w["u_i"].shape[0]), dtype=x.dtype)
+            self.c = self.m = zeros
+        dot, sigmoid, tanh = tf.matmul, tf.sigmoid, tf.tanh
+        i = sigmoid(dot(x, w["w_i"]) + dot(self.m, w["u_i"]) + w["b_i"])
+        f = sigmoid(dot(x, w["w_f"]) + dot(self.m, w["u_f"]) + w["b_f"])
+        self.c = f * self.c + i * tanh(dot(x, w["w_c"]) + dot(self.m, w["u_c"]) + w["b_c"])
+        o = sigmoid(dot(x, w["w_o"]) + dot(self.m, w["u_o"]) + dot(self.c, w["v_o"]) + w["b_o"])
+        self.m = o * tanh(self.c)
+        return tanh(dot(self.m, w["w_h"]) + w["b_h"])

@@ -13,12 +13,12 @@ broadcast something by accident.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-GATE_ORDER = ("i", "f", "g", "o")
+from .layout import GATE_ORDER  # noqa: F401  (re-exported: lstm_ref.GATE_ORDER)
 
 
 class LSTMState(NamedTuple):
@@ -132,10 +132,11 @@ def checked_array(
 
 
 def check_weights(
-    W, U, b, names: Sequence[str] = ("W", "U", "b")
+    W, U, b, names: Sequence[str] = ("W", "U", "b"), output_size: Optional[int] = None
 ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
-    """Check fused weights ``W`` (D, 4H), ``U`` (H, 4H) and ``b`` (4H,) or ``None``.
+    """Check fused weights ``W`` (D, 4H), ``U`` (P, 4H) and ``b`` (4H,) or ``None``.
 
+    ``output_size`` is P, the size of the recurrent state h (H when omitted).
     ``names`` are used in messages, so that a converter can report the
     framework's own names (``kernel``, ``recurrent_kernel``, ``bias``).
     """
@@ -148,7 +149,8 @@ def check_weights(
         )
     check_finite(W_name, W)
     H = W.shape[1] // 4
-    U = checked_array(U_name, U, (H, 4 * H), ("H", "4H"), W.dtype, W_name)
+    P, P_symbol = (H, "H") if output_size is None else (output_size, "P")
+    U = checked_array(U_name, U, (P, 4 * H), (P_symbol, "4H"), W.dtype, W_name)
     if b is not None:
         b = checked_array(b_name, b, (4 * H,), ("4H",), W.dtype, W_name)
     return W, U, b
@@ -159,17 +161,32 @@ class LSTMParams:
     """Canonical LSTM weights: every framework convention converts to these.
 
     The gate pre-activations of a batch are ``z = x @ W + h @ U + b`` (batch in
-    rows, as in Keras), and the ``4H`` columns of ``W``, ``U`` and ``b`` hold
-    the gate blocks in the order i, f, g, o.
+    rows, as in Keras), and the ``4H`` columns of ``W``, ``U``, ``b``,
+    ``gamma`` and ``beta`` hold the gate blocks in the order i, f, g, o.
+    Everything but ``W`` and ``U`` is optional; a missing part is simply not
+    computed (no bias, no peephole, no projection, no layer normalization).
 
     Parameters
     ----------
     W : ndarray, shape (D, 4H)
         Input weights.
-    U : ndarray, shape (H, 4H)
-        Recurrent weights.
+    U : ndarray, shape (P, 4H)
+        Recurrent weights (P = H without a projection).
     b : ndarray, shape (4H,), optional
-        Bias; ``None`` for a cell without one.
+        Bias.
+    p_i, p_f, p_o : ndarray, shape (H,), optional
+        Diagonal peephole weights: the input and forget gates see
+        ``p ⊙ c_{t-1}``, the output gate sees ``p_o ⊙ c_t``.
+    V_o : ndarray, shape (H, H), optional
+        Full-matrix output peephole, ``c_t @ V_o`` added to the output gate
+        (the variant of the seed-004 exercise).
+    W_proj : ndarray, shape (H, P), optional
+        Projection of the hidden state, ``h_t = m_t @ W_proj`` (no bias).
+    gamma, beta : ndarray, shape (4H,), optional
+        Layer-normalization gain and shift for each gate block.
+    gamma_c, beta_c : ndarray, shape (H,), optional
+        Layer-normalization gain and shift for the new cell state. The four
+        layer-normalization arrays come together or not at all.
 
     All arrays must share one floating dtype and be finite.
 
@@ -178,19 +195,48 @@ class LSTMParams:
     >>> import numpy as np
     >>> from lstm_ref import LSTMParams
     >>> p = LSTMParams(W=np.zeros((3, 8)), U=np.zeros((2, 8)), b=np.zeros(8))
-    >>> p.input_size, p.hidden_size
-    (3, 2)
+    >>> p.input_size, p.hidden_size, p.output_size
+    (3, 2, 2)
     """
 
     W: np.ndarray
     U: np.ndarray
     b: Optional[np.ndarray] = None
+    p_i: Optional[np.ndarray] = None
+    p_f: Optional[np.ndarray] = None
+    p_o: Optional[np.ndarray] = None
+    V_o: Optional[np.ndarray] = None
+    W_proj: Optional[np.ndarray] = None
+    gamma: Optional[np.ndarray] = None
+    beta: Optional[np.ndarray] = None
+    gamma_c: Optional[np.ndarray] = None
+    beta_c: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
-        W, U, b = check_weights(self.W, self.U, self.b)
-        object.__setattr__(self, "W", W)
-        object.__setattr__(self, "U", U)
-        object.__setattr__(self, "b", b)
+        # With a projection, h (and so U's first axis) has W_proj's second size.
+        W_proj = None if self.W_proj is None else as_float_array("W_proj", self.W_proj)
+        P = W_proj.shape[-1] if W_proj is not None and W_proj.ndim else None
+        W, U, b = check_weights(self.W, self.U, self.b, output_size=P)
+        H = W.shape[1] // 4
+        self._set("W", W)
+        self._set("U", U)
+        self._set("b", b)
+        sizes = {"H": H, "4H": 4 * H, "P": P}
+        for name, symbols in OPTIONAL_SHAPES.items():
+            value = getattr(self, name)
+            if value is not None:
+                shape = tuple(sizes[symbol] for symbol in symbols)
+                self._set(name, checked_array(name, value, shape, symbols, W.dtype, "W"))
+        present = [getattr(self, n) is not None for n in LAYER_NORM_FIELDS]
+        if any(present) and not all(present):
+            missing = [n for n, p in zip(LAYER_NORM_FIELDS, present) if not p]
+            raise ValueError(
+                f"{missing[0]}: layer normalization needs all of "
+                f"{', '.join(LAYER_NORM_FIELDS)}; missing {', '.join(missing)}"
+            )
+
+    def _set(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
 
     @property
     def input_size(self) -> int:
@@ -204,7 +250,7 @@ class LSTMParams:
 
     @property
     def output_size(self) -> int:
-        """P, the size of the hidden state h."""
+        """P, the size of the hidden state h (H unless projected)."""
         return self.U.shape[0]
 
     @property
@@ -212,13 +258,27 @@ class LSTMParams:
         """The dtype shared by every weight."""
         return self.W.dtype
 
+    @property
+    def layer_norm(self) -> bool:
+        """Whether the cell normalizes its gate blocks and cell state."""
+        return self.gamma is not None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The weights that are present, by field name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None}
+
     def astype(self, dtype) -> "LSTMParams":
         """A copy with every weight cast to ``dtype``."""
-        return LSTMParams(
-            W=self.W.astype(dtype),
-            U=self.U.astype(dtype),
-            b=None if self.b is None else self.b.astype(dtype),
-        )
+        return LSTMParams(**{name: a.astype(dtype) for name, a in self.arrays().items()})
+
+
+LAYER_NORM_FIELDS = ("gamma", "beta", "gamma_c", "beta_c")
+# The shape of every optional weight, in the book's letters.
+OPTIONAL_SHAPES = {
+    "p_i": ("H",), "p_f": ("H",), "p_o": ("H",), "V_o": ("H", "H"), "W_proj": ("H", "P"),
+    "gamma": ("4H",), "beta": ("4H",), "gamma_c": ("H",), "beta_c": ("H",),
+}
 
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Shared test helpers: seeded random weights and inputs in a chosen dtype."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -32,3 +34,38 @@ def random_state(rng, N, H, dtype=np.float64, P=None):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# ---------------------------------------------------------------------------
+# A summary of every comparison the tests made, printed after the run.
+
+_COMPARISONS = []
+
+
+def pytest_configure(config):
+    from lstm_ref import verify
+
+    measure = verify.measure
+
+    def recording_measure(*args, **kwargs):
+        comparison = measure(*args, **kwargs)
+        # test_verify.py fails comparisons on purpose; they are not measurements.
+        if "test_verify.py" not in os.environ.get("PYTEST_CURRENT_TEST", ""):
+            _COMPARISONS.append(comparison)
+        return comparison
+
+    verify.measure = recording_measure  # compare() looks measure up at call time
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _COMPARISONS:
+        return
+    worst = {}
+    for c in _COMPARISONS:
+        key = (c.against, c.dtype)
+        count, error, passed = worst.get(key, (0, 0.0, True))
+        worst[key] = (count + 1, max(error, c.max_abs_error), passed and c.passed)
+    write = terminalreporter.write_line
+    terminalreporter.section("lstm_ref comparisons (worst max abs error per reference)")
+    for (against, dtype), (count, error, passed) in sorted(worst.items()):
+        write(f"{against[:62]:62} {dtype:8} {count:5}x  {error:8.1e}  {'' if passed else 'FAIL'}")

@@ -7,36 +7,34 @@ from hypothesis import strategies as st
 
 from conftest import random_params, random_state
 from lstm_ref import LSTMState, lstm_sequence, lstm_step, verify
-from lstm_ref.conventions.keras import count_params, from_keras, to_keras
-from lstm_ref.frameworks import keras, run_keras_lstm
+from lstm_ref.conventions.keras import LSTM as KerasLSTM
+from lstm_ref.conventions.keras import LSTMCell as KerasLSTMCell
+from lstm_ref.conventions.keras import (count_params, from_keras, from_keras_layer, keras_config,
+                                        to_keras)
+from lstm_ref.frameworks import keras, keras_lstm, run_keras_lstm
+from lstm_ref.seeds import SEED_002
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}
 
-# Seed 002: one unit, one input, x = 2, zero initial state.
-SEED_KERNEL = [[0.0, 1.0, 4.0, 1.0]]
-SEED_RECURRENT = [[3.0, 2.0, -5.0, 4.0]]
-SEED_BIAS = [1.0, 2.0, 3.0, 2.0]
-
-
 def seed_params(dtype):
-    return from_keras(
-        np.array(SEED_KERNEL, dtype), np.array(SEED_RECURRENT, dtype), np.array(SEED_BIAS, dtype)
-    )
+    """Seed 002: one unit, one input, x = 2, zero initial state."""
+    s = SEED_002
+    return from_keras(s.kernel.astype(dtype), s.recurrent_kernel.astype(dtype), s.bias.astype(dtype))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_seed_002_numbers(dtype):
     _, (h, c) = lstm_sequence(np.full((1, 1, 1), 2.0, dtype), seed_params(dtype))
     # The seed printed c = 0.7310586 and h = 0.61249435 (float32, TF 1.x).
-    assert abs(c[0, 0] - 0.7310586) < 5e-8
-    assert abs(h[0, 0] - 0.61249435) < 1e-7
+    assert abs(c[0, 0] - SEED_002.c_t) < 5e-8
+    assert abs(h[0, 0] - SEED_002.h_t) < 1e-7
     assert h.dtype == c.dtype == dtype
 
 
 def test_seed_002_float64_rounds_to_the_printed_float32():
     _, (h, c) = lstm_sequence(np.full((1, 1, 1), 2.0), seed_params(np.float64))
-    assert np.float32(h[0, 0]) == np.float32(0.61249435)
-    assert np.float32(c[0, 0]) == np.float32(0.7310586)
+    assert np.float32(h[0, 0]) == np.float32(SEED_002.h_t)
+    assert np.float32(c[0, 0]) == np.float32(SEED_002.c_t)
 
 
 def test_seed_002_against_keras_float32():
@@ -124,3 +122,83 @@ def test_last_output_is_final_h(rng):
     params = random_params(rng, 2, 3)
     outputs, state = lstm_sequence(rng.normal(size=(2, 5, 2)), params)
     assert np.array_equal(outputs[:, -1], state.h)
+
+
+KERAS3_ACTIVATIONS = ["tanh", "relu", "softsign", "sigmoid", "linear", "swish"]
+
+
+@given(seed=st.integers(0, 2**32 - 1), activation=st.sampled_from(KERAS3_ACTIVATIONS),
+       recurrent_activation=st.sampled_from(["sigmoid", "hard_sigmoid", "tanh"]))
+def test_activations_match_keras_3(seed, activation, recurrent_activation):
+    rng = np.random.default_rng(seed)
+    # Moderate weights keep unbounded activations (linear, relu) at magnitudes
+    # where an absolute bar of 1e-12 means what it says.
+    params = random_params(rng, 3, 4, scale=0.5)
+    X = rng.normal(size=(2, 6, 3))
+    config = keras_config(activation, recurrent_activation)
+    outputs, state = lstm_sequence(X, params, config)
+    outputs_k, state_k = run_keras_lstm(X, params, activation=activation,
+                                        recurrent_activation=recurrent_activation)
+    verify.compare({"outputs": (outputs, outputs_k), "c": (state.c, state_k.c)},
+                   against=f"keras.layers.LSTM({activation}, {recurrent_activation})")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_hard_sigmoid_keras_2_matches_tf_keras(dtype, rng):
+    params = random_params(rng, 3, 4, dtype, scale=2.0)
+    X = rng.normal(size=(2, 8, 3)).astype(dtype)
+    outputs, state = lstm_sequence(X, params, keras_config(recurrent_activation="hard_sigmoid",
+                                                           keras_version=2))
+    outputs_k, state_k = run_keras_lstm(X, params, recurrent_activation="hard_sigmoid",
+                                        keras_version=2)
+    verify.compare({"outputs": (outputs, outputs_k), "c": (state.c, state_k.c)},
+                   against="tf.keras.layers.LSTM (tf-keras)", tolerance=TOLERANCE[dtype])
+    # ... and Keras 3's hard_sigmoid really is a different function:
+    outputs_3, _ = lstm_sequence(X, params, keras_config(recurrent_activation="hard_sigmoid"))
+    assert np.abs(outputs_3 - outputs).max() > 1e-3
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("return_state", [False, True])
+def test_mirror_layer_returns_what_keras_returns(return_sequences, return_state, rng):
+    params = random_params(rng, 3, 4)
+    X = rng.normal(size=(2, 5, 3))
+    h0, c0 = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    ours = KerasLSTM(4, return_sequences=return_sequences, return_state=return_state)
+    ours.set_weights(to_keras(params))
+    theirs = keras_lstm(params, return_sequences=return_sequences, return_state=return_state)
+    result, expected = ours(X, initial_state=[h0, c0]), theirs(X, initial_state=[h0, c0])
+    if not return_state:
+        result, expected = [result], [expected]
+    assert len(result) == len(expected)
+    verify.compare({f"result[{k}]": (a, np.asarray(b)) for k, (a, b) in
+                    enumerate(zip(result, expected))}, against="keras.layers.LSTM")
+
+
+def test_mirror_cell_returns_h_and_the_state_list(rng):
+    params = random_params(rng, 3, 4)
+    cell = KerasLSTMCell(4)
+    cell.set_weights(to_keras(params))
+    h, (h_again, c) = cell(rng.normal(size=(2, 3)), [np.zeros((2, 4)), np.zeros((2, 4))])
+    assert h is h_again and c.shape == (2, 4)
+
+
+@pytest.mark.parametrize("keras_version", [3, 2])
+def test_from_keras_layer_reads_weights_and_options(keras_version, rng):
+    params = random_params(rng, 3, 4)
+    layer = keras_lstm(params, activation="softsign", recurrent_activation="hard_sigmoid",
+                       keras_version=keras_version)
+    read, config = from_keras_layer(layer)
+    X = rng.normal(size=(2, 5, 3))
+    outputs, _ = lstm_sequence(X, read, config)
+    outputs_k = np.asarray(layer(X)[0])
+    verify.compare({"outputs": (outputs, outputs_k)},
+                   against=f"Keras {keras_version} layer read by from_keras_layer")
+
+
+def test_use_bias_false_has_no_bias(rng):
+    params = random_params(rng, 3, 4, bias=False)
+    assert len(to_keras(params)) == 2
+    layer = KerasLSTM(4, use_bias=False)
+    with pytest.raises(ValueError, match=r"weights: expected 2 arrays \(kernel, recurrent_kernel\)"):
+        layer.set_weights(to_keras(random_params(rng, 3, 4)))

@@ -1,8 +1,14 @@
 """Framework conventions: each converts a framework's weights and options to
 the canonical :class:`lstm_ref.LSTMParams` and :class:`lstm_ref.LSTMConfig`
 and back. None of them re-implements the cell.
+
+* :mod:`~lstm_ref.conventions.keras` — Keras 3 and Keras 2 ``LSTM``/``LSTMCell``
+* :mod:`~lstm_ref.conventions.tf1` — TF 1.x ``BasicLSTMCell``, ``LSTMCell``,
+  ``MultiRNNCell``, ``LayerNormBasicLSTMCell``
+* :mod:`~lstm_ref.conventions.per_gate` — one matrix per gate (colah, seed 003)
+* :mod:`~lstm_ref.conventions.seed004` — the seed-004 exercise cell
 """
 
-from . import keras
+from . import keras, per_gate, seed004, tf1
 
-__all__ = ["keras"]
+__all__ = ["keras", "per_gate", "seed004", "tf1"]

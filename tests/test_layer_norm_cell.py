@@ -1,0 +1,151 @@
+"""LayerNormBasicLSTMCell, which no longer runs in TensorFlow 2.
+
+Verified three ways: against the expected values TensorFlow published in its
+own tests (tensorflow/contrib/rnn/python/kernel_tests/rnn_cell_test.py,
+class LayerNormBasicLSTMCellTest); with layer_norm=False against the real
+BasicLSTMCell; and its layer normalization against Keras's LayerNormalization.
+"""
+
+import numpy as np
+import pytest
+
+from lstm_ref import verify
+from lstm_ref.activations import layer_norm
+from lstm_ref.cell import normalize_gates
+from lstm_ref.conventions import tf1
+from lstm_ref.frameworks import keras, run_tf1_cell, tf1_cell
+
+PUBLISHED = "TensorFlow's published LayerNormBasicLSTMCellTest values"
+# The published numbers are float32 results printed to 8 digits; TF's own
+# test accepts rtol=1e-5 (plus atol=1e-6). lstm_ref is held to 1e-6.
+PUBLISHED_TOLERANCE = 1e-6
+
+
+def published_cells(layer_norm, dtype, n_layers, input_size):
+    """Cells as TF's tests build them: every kernel (and bias) entry 0.5."""
+    cells = []
+    for k in range(n_layers):
+        cell = tf1.LayerNormBasicLSTMCell(2, layer_norm=layer_norm)
+        D = input_size if k == 0 else 2
+        bias = None if layer_norm else np.full(8, 0.5, dtype)
+        cell.set_kernel(np.full((D + 2, 8), 0.5, dtype), bias)
+        cells.append(cell)
+    return cells
+
+
+def state(c, h, dtype):
+    return tf1.LSTMStateTuple(c=0.1 * np.array([c], dtype), h=0.1 * np.array([h], dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layer_norm, expected", [
+    (True, dict(h=[-0.38079708, 0.38079708], c0=[-1.0, 1.0], h0=[-0.38079708, 0.38079708],
+                c1=[-1.0, 1.0], h1=[-0.38079708, 0.38079708])),
+    (False, dict(h=[0.70230919, 0.72581059], c0=[0.8020075, 0.89599884],
+                 h0=[0.56668288, 0.60858738], c1=[1.17500675, 1.26892781],
+                 h1=[0.70230919, 0.72581059])),
+])
+def test_published_two_layers(dtype, layer_norm, expected):
+    multi = tf1.MultiRNNCell(published_cells(layer_norm, dtype, 2, 2))
+    h, (s0, s1) = multi(np.ones((1, 2), dtype), (state([0, 1], [2, 3], dtype),
+                                                 state([4, 5], [6, 7], dtype)))
+    ours = dict(h=h, c0=s0.c, h0=s0.h, c1=s1.c, h1=s1.h)
+    verify.compare({k: (ours[k], np.array([v])) for k, v in expected.items()},
+                   against=PUBLISHED, tolerance=PUBLISHED_TOLERANCE)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layer_norm, expected_h, expected_c", [
+    (True, [-0.38079708, 0.38079708], [-1.0, 1.0]),
+    (False, [0.64121795, 0.68166804], [0.88477188, 0.98103917]),  # seed 001's numbers
+])
+def test_published_input_size_3(dtype, layer_norm, expected_h, expected_c):
+    (cell,) = published_cells(layer_norm, dtype, 1, 3)
+    h, new = cell(np.ones((1, 3), dtype), state([0, 1], [2, 3], dtype))
+    verify.compare({"h": (h, np.array([expected_h])), "c": (new.c, np.array([expected_c])),
+                    "state h": (new.h, np.array([expected_h]))},
+                   against=PUBLISHED, tolerance=PUBLISHED_TOLERANCE)
+
+
+def test_published_dropout_values():
+    """keep_prob 0.5, all weights 1, x = c = h = 1: each unit ends in c_low (dropped)
+    or c_high (kept). TF checks these to 1e-4 (one-sided); so do we, both ways."""
+    c_high, c_low, h_low, h_high = 2.9998924946, 0.999983298578, 0.761552567265, 0.995008519604
+    cell = tf1.LayerNormBasicLSTMCell(5, layer_norm=False, dropout_keep_prob=0.5)
+    cell.set_kernel(np.ones((10, 20)), np.ones(20))
+    mask = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]])
+    h, new = cell(np.ones((1, 5)), tf1.LSTMStateTuple(np.ones((1, 5)), np.ones((1, 5))), mask)
+    kept = mask.astype(bool)
+    verify.compare({"c kept": (new.c[kept], np.full(2, c_high)),
+                    "c dropped": (new.c[~kept], np.full(3, c_low)),
+                    "h kept": (h[kept], np.full(2, h_high)),
+                    "h dropped": (h[~kept], np.full(3, h_low))},
+                   against=PUBLISHED + " (dropout)", tolerance=1e-4)
+
+
+def test_dropout_is_deterministic_given_a_seed():
+    def run(seed):
+        cell = tf1.LayerNormBasicLSTMCell(6, dropout_keep_prob=0.5, dropout_prob_seed=seed)
+        cell.set_kernel(np.full((9, 24), 0.3))
+        return cell(np.ones((4, 3)), cell.zero_state(4, np.float64))[1].c
+
+    assert np.array_equal(run(7), run(7))
+    assert not np.array_equal(run(7), run(8))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_without_layer_norm_it_is_the_real_basic_lstm_cell(dtype, rng):
+    kernel, bias = rng.normal(size=(7, 16)).astype(dtype), rng.normal(size=16).astype(dtype)
+    ln_cell = tf1.LayerNormBasicLSTMCell(4, layer_norm=False, forget_bias=0.7)
+    ln_cell.set_weights([kernel, bias])
+    basic = tf1.BasicLSTMCell(4, forget_bias=0.7)
+    basic.set_weights([kernel, bias])
+    x = rng.normal(size=(5, 3)).astype(dtype)
+    state0 = tf1.LSTMStateTuple(*(rng.normal(size=(5, 4)).astype(dtype) for _ in range(2)))
+    h, new = ln_cell(x, state0)
+    h_tf, new_tf = run_tf1_cell(tf1_cell(basic), x, state0)
+    verify.compare({"h": (h, h_tf), "c": (new.c, new_tf.c)},
+                   against="tf.compat.v1 BasicLSTMCell",
+                   tolerance=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def test_layer_norm_matches_keras_layer_normalization(rng):
+    z = rng.normal(loc=2.0, scale=3.0, size=(6, 5))
+    gamma, beta = rng.normal(size=5), rng.normal(size=5)
+    layer = keras.layers.LayerNormalization(epsilon=1e-12, dtype="float64")
+    layer.build(z.shape)
+    layer.set_weights([gamma, beta])
+    verify.compare({"layer_norm(z)": (layer_norm(z, gamma, beta, 1e-12), np.asarray(layer(z)))},
+                   against="keras.layers.LayerNormalization")
+
+
+def test_each_gate_block_is_normalized_separately(rng):
+    cell = tf1.LayerNormBasicLSTMCell(3, norm_gain=1.0, norm_shift=0.0)
+    cell.set_kernel(rng.normal(size=(7, 12)))
+    z = rng.normal(loc=5.0, size=(2, 12))
+    normalized = normalize_gates(z, cell.params, 1e-12)
+    for block in np.split(normalized, 4, axis=1):
+        np.testing.assert_allclose(block.mean(axis=1), 0, atol=1e-14)
+        np.testing.assert_allclose(block.std(axis=1), 1, atol=1e-9)
+
+
+def test_weight_names_follow_tf():
+    assert tf1.LayerNormBasicLSTMCell(2).weight_names() == [
+        "kernel", "input/gamma", "input/beta", "transform/gamma", "transform/beta",
+        "forget/gamma", "forget/beta", "output/gamma", "output/beta", "state/gamma", "state/beta"]
+    assert tf1.LayerNormBasicLSTMCell(2, layer_norm=False).weight_names() == ["kernel", "bias"]
+
+
+def test_layer_norm_weights_round_trip(rng):
+    cell = tf1.LayerNormBasicLSTMCell(3)
+    weights = [rng.normal(size=(5, 12))] + [rng.normal(size=3) for _ in range(10)]
+    cell.set_weights(weights)
+    assert all(np.array_equal(a, b) for a, b in zip(cell.get_weights(), weights))
+    assert cell.params.layer_norm and cell.params.b is None
+
+
+def test_candidate_mask_shape_is_checked():
+    cell = tf1.LayerNormBasicLSTMCell(3, dropout_keep_prob=0.5)
+    cell.set_kernel(np.ones((5, 12)))
+    with pytest.raises(ValueError, match=r"candidate_mask: expected shape \(N, H\) = \(1, 3\)"):
+        cell(np.ones((1, 2)), cell.zero_state(1, np.float64), np.ones((1, 4)))

@@ -197,8 +197,8 @@ def lstm_step(
     ----------
     x : ndarray, shape (N, D)
         Inputs at this step.
-    state : LSTMState or (h, c)
-        ``h`` (N, P) and ``c`` (N, H) from the previous step.
+    state : LSTMState
+        ``h`` (N, P) and ``c`` (N, H) from the previous step (any pair works).
     params : LSTMParams
         Weights, gate blocks in the order i, f, g, o.
     config : LSTMConfig

@@ -202,3 +202,21 @@ def test_use_bias_false_has_no_bias(rng):
     layer = KerasLSTM(4, use_bias=False)
     with pytest.raises(ValueError, match=r"weights: expected 2 arrays \(kernel, recurrent_kernel\)"):
         layer.set_weights(to_keras(random_params(rng, 3, 4)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("unit_forget_bias", [True, False])
+def test_build_reproduces_keras_seeded_initial_weights(dtype, unit_forget_bias):
+    D, H, seed = 3, 5, 1234
+    ours = KerasLSTM(H, unit_forget_bias=unit_forget_bias)
+    ours.build(D, seed=seed, dtype=dtype)
+    layer = keras.layers.LSTM(H, kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+                              recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+                              unit_forget_bias=unit_forget_bias, dtype=dtype)
+    layer.build((None, None, D))
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    W, U, b = ours.get_weights()
+    assert np.array_equal(W, kernel) and np.array_equal(b, bias)
+    verify.compare({"recurrent_kernel": (U, recurrent_kernel)},
+                   against="keras.initializers.Orthogonal (QR rounding)",
+                   tolerance=1e-15 if dtype == "float64" else 4e-7)

@@ -132,3 +132,33 @@ def test_no_warnings_at_extreme_preactivations(rng):
         with np.errstate(all="raise"):
             new = lstm_step(x, state, params)
         assert np.isfinite(new.h).all() and np.isfinite(new.c).all()
+
+
+def test_peephole_of_wrong_shape():
+    check_raises(ValueError, r"^p_f: expected shape \(H,\) = \(2,\), got \(3,\)", LSTMParams,
+                 W=np.zeros((3, 8)), U=np.zeros((2, 8)), p_f=np.zeros(3))
+
+
+def test_projection_must_match_recurrent_weights():
+    message = check_raises(ValueError, r"^U: expected shape \(P, 4H\)", LSTMParams,
+                           W=np.zeros((3, 8)), U=np.zeros((2, 8)), W_proj=np.zeros((2, 5)))
+    assert "(5, 8), got (2, 8)" in message
+
+
+def test_layer_norm_needs_all_four_arrays():
+    check_raises(ValueError, r"^gamma_c: layer normalization needs all of", LSTMParams,
+                 W=np.zeros((3, 8)), U=np.zeros((2, 8)), gamma=np.ones(8), beta=np.zeros(8))
+
+
+@pytest.mark.parametrize("option, value", [("cell_clip", 0.0), ("proj_clip", -1.0),
+                                           ("dropout_keep_prob", 1.5)])
+def test_config_values_are_checked(option, value):
+    check_raises(ValueError, f"^{option}: expected", LSTMConfig, **{option: value})
+
+
+def test_projected_state_has_size_p(rng):
+    params = LSTMParams(W=np.zeros((3, 8)), U=np.zeros((5, 8)), W_proj=np.zeros((2, 5)))
+    bad = LSTMState(h=np.zeros((4, 2)), c=np.zeros((4, 2)))
+    message = check_raises(ValueError, r"^state.h: expected shape \(N, P\) = \(4, 5\)", lstm_step,
+                           np.zeros((4, 3)), bad, params)
+    assert "got (4, 2)" in message

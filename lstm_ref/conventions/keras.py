@@ -35,6 +35,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
+from ..initializers import keras_lstm_init
 from ..params import LSTMParams, LSTMState, check_weights
 from ..sequence import lstm_sequence
 
@@ -130,18 +131,30 @@ class LSTMCell:
     """``keras.layers.LSTMCell`` in NumPy: ``cell(inputs, [h, c])`` returns ``(h, [h, c])``.
 
     Weights ``[kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,)]``, set with
-    :meth:`set_weights`.
+    :meth:`set_weights` or initialized like Keras's with :meth:`build`.
     """
 
     def __init__(self, units: int, activation: str = "tanh",
                  recurrent_activation: str = "sigmoid", use_bias: bool = True,
-                 keras_version: int = 3):
+                 unit_forget_bias: bool = True, keras_version: int = 3):
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units: expected a positive integer, got {units!r}")
         self.units = int(units)
         self.use_bias = use_bias
+        self.unit_forget_bias = unit_forget_bias
         self.config = keras_config(activation, recurrent_activation, keras_version)
         self.params: Optional[LSTMParams] = None
+
+    def build(self, input_size: int, seed: int, dtype="float32") -> None:
+        """Initialize the weights as Keras 3 does, from an explicit seed.
+
+        Glorot-uniform ``kernel``, orthogonal ``recurrent_kernel``, zero
+        ``bias`` with the forget block set to one if ``unit_forget_bias``: the
+        weights of a Keras 3 layer whose initializers were given ``seed``
+        (see :func:`lstm_ref.initializers.keras_lstm_init`).
+        """
+        self.params = keras_lstm_init(input_size, self.units, seed, dtype,
+                                      self.unit_forget_bias, self.use_bias)
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Weights in Keras's order: kernel, recurrent_kernel and (if ``use_bias``) bias."""
@@ -184,9 +197,10 @@ class LSTM(LSTMCell):
 
     def __init__(self, units: int, activation: str = "tanh",
                  recurrent_activation: str = "sigmoid", use_bias: bool = True,
-                 return_sequences: bool = False, return_state: bool = False,
-                 keras_version: int = 3):
-        super().__init__(units, activation, recurrent_activation, use_bias, keras_version)
+                 unit_forget_bias: bool = True, return_sequences: bool = False,
+                 return_state: bool = False, keras_version: int = 3):
+        super().__init__(units, activation, recurrent_activation, use_bias, unit_forget_bias,
+                         keras_version)
         self.return_sequences = return_sequences
         self.return_state = return_state
 

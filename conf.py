@@ -30,6 +30,7 @@ extensions = [
     "sphinxcontrib.bibtex",
     "sphinx-mathjax-offline",
     "lstm_ref_book",
+    "traceability",
 ]
 
 exclude_patterns = ["_ext", "_build", "**.ipynb_checkpoints", "README.md"]

@@ -27,7 +27,7 @@ extra on this skeleton, applied where the framework applies it:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -236,6 +236,31 @@ def lstm_step(
     return step(x, state, params, config, candidate_mask)
 
 
+class StepValues(NamedTuple):
+    """Every intermediate of one step: what backpropagation and plots need.
+
+    Attributes
+    ----------
+    i, f, g, o : ndarray, shape (N, H)
+        The input gate, forget gate, candidate (after dropout, if any) and
+        output gate, after their activations.
+    c : ndarray, shape (N, H)
+        The new cell state (after layer normalization and clipping, if any).
+    m : ndarray, shape (N, H)
+        ``o ⊙ φ(c)``, the hidden state before any projection.
+    h : ndarray, shape (N, P)
+        The new hidden state: ``m``, or ``m @ W_proj`` (clipped) with a projection.
+    """
+
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+    m: np.ndarray
+    h: np.ndarray
+
+
 def step(
     x: np.ndarray,
     state: LSTMState,
@@ -244,6 +269,22 @@ def step(
     candidate_mask: Optional[np.ndarray] = None,
 ) -> LSTMState:
     """:func:`lstm_step` without the input checks, for loops that checked once."""
+    values = step_values(x, state, params, config, candidate_mask)
+    return LSTMState(values.h, values.c)
+
+
+def step_values(
+    x: np.ndarray,
+    state: LSTMState,
+    params: LSTMParams,
+    config: LSTMConfig = DEFAULT_CONFIG,
+    candidate_mask: Optional[np.ndarray] = None,
+) -> StepValues:
+    """One step, returning every intermediate (:class:`StepValues`); inputs unchecked.
+
+    The body of the LSTM: :func:`lstm_step` and :func:`step` return only the
+    new state from these values.
+    """
     sigma, phi = config.recurrent_activation_fn, config.activation_fn
     c_prev = state.c
     z = preactivations(x, state.h, params)  # (N, 4H)
@@ -274,4 +315,4 @@ def step(
         z_o = z_o + c @ params.V_o  # full-matrix output peephole (seed 004)
     o = sigma(z_o)  # output gate
     m = hidden_state(o, c, phi)
-    return LSTMState(project(m, params, config), c)
+    return StepValues(i=i, f=f, g=g, o=o, c=c, m=m, h=project(m, params, config))

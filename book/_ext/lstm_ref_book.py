@@ -154,7 +154,7 @@ def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
     if not placeholders:
         return
     store = _store(app.env)
-    order = {d: k for k, d in enumerate(_reading_order(app))}
+    order = {d: k for k, d in enumerate(reading_order(app))}
     pages = sorted(store, key=lambda d: (order.get(d, len(order)), d))
     records = [(docname, record) for docname in pages for record in store[docname]]
     if not records:
@@ -169,7 +169,7 @@ def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
         placeholder.replace_self([node.deepcopy() for node in content])
 
 
-def _reading_order(app: Sphinx) -> list[str]:
+def reading_order(app: Sphinx) -> list[str]:
     """Documents in table-of-contents order (the order a reader meets them)."""
     env = app.env
     ordered, seen = [], set()

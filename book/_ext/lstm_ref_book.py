@@ -98,15 +98,15 @@ def _cell(text: str) -> nodes.entry:
     return nodes.entry("", nodes.paragraph(text=text))
 
 
-def _table(headers: list[str], rows: list[list[nodes.entry]], widths: list[int]) -> nodes.table:
+def table(headers: list[str], rows: list[list[nodes.entry]], widths: list[int],
+          css_class: str = "lstm-ref-report") -> nodes.table:
+    """A docutils table: header texts, rows of entries, relative column widths."""
     group = nodes.tgroup(cols=len(headers))
     group += [nodes.colspec(colwidth=w) for w in widths]
     head = nodes.thead("", nodes.row("", *[_cell(h) for h in headers]))
     body = nodes.tbody("", *[nodes.row("", *cells) for cells in rows])
     group += [head, body]
-    table = nodes.table("", group)
-    table["classes"] += ["lstm-ref-report"]
-    return table
+    return nodes.table("", group, classes=[css_class])
 
 
 def _page_heading(app: Sphinx, fromdoc: str, docname: str, count: int) -> nodes.rubric:
@@ -146,7 +146,7 @@ def _page_table(records: list[dict]) -> nodes.table:
         ]
         for r in records
     ]
-    return _table(headers, rows, [22, 34, 8, 10, 9, 8])
+    return table(headers, rows, [22, 34, 8, 10, 9, 8])
 
 
 def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:

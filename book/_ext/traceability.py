@@ -28,7 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from lstm_ref_book import reading_order
+from lstm_ref_book import reading_order, table
 
 logger = logging.getLogger(__name__)
 
@@ -235,25 +235,20 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
         title = app.env.titles[docname].astext() if docname in app.env.titles else docname
         chapter = nodes.reference("", title, internal=True,
                                   refuri=app.builder.get_relative_uri(fromdoc, docname))
-        rows.append(nodes.row(
-            "",
+        rows.append([
             _entry(_para(_equation_ref(app, fromdoc, label))),
             _entry(_para(chapter)),
             _entry(*[_para(_api_ref(app, fromdoc, d.qualname)) for d in impl] or [_para(nodes.Text("—"))]),
             _entry(*test_cells or [_para(nodes.Text("—"))]),
-        ))
+        ])
     summary = nodes.paragraph(text=(
         f"{len(labels)} numbered equations, {len(labels) - missing} of them implemented, "
         f"in {_count(len({equations[lbl][0] for lbl in labels}), 'page')}; the suite has "
         f"{len(references)} tests."))
-    group = nodes.tgroup(cols=4)
-    group += [nodes.colspec(colwidth=w) for w in (10, 22, 30, 38)]
-    header = ["equation", "defined in", "implemented by", "tests that exercise it"]
-    group += nodes.thead("", nodes.row("", *[_entry(_para(nodes.Text(h))) for h in header]))
-    group += nodes.tbody("", *rows)
-    table = nodes.table("", group, classes=["lstm-ref-trace"])
+    headers = ["equation", "defined in", "implemented by", "tests that exercise it"]
+    result = table(headers, rows, [10, 22, 30, 38], css_class="lstm-ref-trace")
     for placeholder in placeholders:
-        placeholder.replace_self([summary.deepcopy(), table.deepcopy()])
+        placeholder.replace_self([summary.deepcopy(), result.deepcopy()])
 
 
 def setup(app: Sphinx) -> dict:

@@ -283,7 +283,10 @@ def step_values(
     """One step, returning every intermediate (:class:`StepValues`); inputs unchecked.
 
     The body of the LSTM: :func:`lstm_step` and :func:`step` return only the
-    new state from these values.
+    new state from these values. ``config.forget_bias`` is added to the
+    forget gate's pre-activation at every step, as TF 1.x cells do:
+
+    Implements :eq:`eq-forget-bias`.
     """
     sigma, phi = config.recurrent_activation_fn, config.activation_fn
     c_prev = state.c

@@ -8,7 +8,8 @@ name               shape       gate
 ``W_f``, ``b_f``   (D+H, H),   forget gate ``f = σ([x, h] W_f + b_f)``
                    (H,)
 ``W_i``, ``b_i``   same        input gate ``i = σ([x, h] W_i + b_i)``
-``W_C``, ``b_C``   same        candidate ``C̃ = tanh([x, h] W_C + b_C)``
+``W_C``, ``b_C``   same        candidate ``g = tanh([x, h] W_C + b_C)``
+                               (colah's ``C̃``)
 ``W_o``, ``b_o``   same        output gate ``o = σ([x, h] W_o + b_o)``
 =================  ==========  =============================================
 
@@ -26,8 +27,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ..activations import Activation, sigmoid
+from ..cell import StepValues, cell_update, hidden_state
 from ..layout import concat_kernel, split_concat_kernel, split_gates
-from ..params import LSTMParams, as_float_array, check_shape
+from ..params import LSTMParams, LSTMState, as_float_array, check_shape, check_step_inputs
 
 
 class PerGateParams(NamedTuple):
@@ -48,14 +50,73 @@ def gate_layer(
 ) -> np.ndarray:
     """One gate in the per-gate form: ``activation([x, h] W + b)``, shape (N, H).
 
-    With the sigmoid this is each of the forget, input and output gates; with
-    ``np.tanh`` it is the candidate (seed 003's ``gateLayer`` and ``tanhLayer``).
+    With the sigmoid this is the forget gate :eq:`eq-forget-gate`, the input
+    gate :eq:`eq-input-gate` and the output gate :eq:`eq-output-gate`; with
+    ``np.tanh`` it is the candidate :eq:`eq-candidate` (seed 003's
+    ``gateLayer`` and ``tanhLayer``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+        Inputs at this step.
+    h : ndarray, shape (N, H)
+        The previous hidden state.
+    W : ndarray, shape (D+H, H)
+        The gate's weights over ``[x, h]``: the first D rows multiply ``x``.
+    b : ndarray, shape (H,)
+        The gate's bias.
+    activation : callable
+        σ for a gate, tanh for the candidate.
     """
     return activation(np.concatenate([x, h], axis=1) @ W + b)
 
 
+def per_gate_step(x: np.ndarray, state: LSTMState, weights: PerGateParams) -> StepValues:
+    """One LSTM step computed gate by gate, with four matrix products.
+
+    Implements :eq:`eq-forget-gate`, :eq:`eq-input-gate`, :eq:`eq-candidate`,
+    :eq:`eq-cell-update`, :eq:`eq-output-gate` and :eq:`eq-hidden` in the
+    order colah's diagrams draw them. The fused form
+    (:func:`from_per_gate`, then :func:`lstm_ref.lstm_step`) computes the same
+    step with one matrix product.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+        Inputs at this step.
+    state : LSTMState
+        ``h`` (N, H) and ``c`` (N, H) from the previous step.
+    weights : PerGateParams
+        Each gate's (D+H, H) matrix and (H,) bias.
+
+    Returns
+    -------
+    StepValues
+        ``i, f, g, o`` and the new ``c`` and ``h`` (N, H) each; ``m`` is ``h``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If the weights' shapes disagree, or ``x`` or ``state`` does not fit them.
+    """
+    x, (h_prev, c_prev) = check_step_inputs(x, state, from_per_gate(weights))
+    w = PerGateParams(*(np.asarray(a) for a in weights))
+    f = gate_layer(x, h_prev, w.W_f, w.b_f)  # what to keep of c_prev
+    i = gate_layer(x, h_prev, w.W_i, w.b_i)  # how much of the candidate to write
+    g = gate_layer(x, h_prev, w.W_C, w.b_C, np.tanh)  # what could be written
+    c = cell_update(f, c_prev, i, g)
+    o = gate_layer(x, h_prev, w.W_o, w.b_o)  # how much of tanh(c) to show
+    h = hidden_state(o, c, np.tanh)
+    return StepValues(i=i, f=f, g=g, o=o, c=c, m=h, h=h)
+
+
 def from_per_gate(weights: PerGateParams) -> LSTMParams:
     """Fuse per-gate weights into canonical parameters (blocks i, f, g, o).
+
+    Implements :eq:`eq-stacked-gates`: the four (D+H, H) matrices side by side
+    make one (D+H, 4H) matrix over ``[x, h]``, whose first D rows are ``W``
+    (D, 4H) and last H rows ``U`` (H, 4H); the biases likewise make ``b``
+    (4H,).
 
     Raises
     ------
@@ -79,7 +140,12 @@ def from_per_gate(weights: PerGateParams) -> LSTMParams:
 
 
 def to_per_gate(params: LSTMParams) -> PerGateParams:
-    """Split canonical parameters (no peepholes, projection or layer norm) per gate."""
+    """Split canonical parameters (no peepholes, projection or layer norm) per gate.
+
+    The inverse of :func:`from_per_gate`, :eq:`eq-stacked-gates` read from
+    right to left: ``W_f`` is the f block of ``W`` stacked on that of ``U``,
+    shape (D+H, H). A missing bias becomes zeros.
+    """
     extras = [n for n in params.arrays() if n not in ("W", "U", "b")]
     if extras:
         raise ValueError(f"params: the per-gate form has no {', '.join(extras)}")

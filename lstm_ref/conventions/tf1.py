@@ -32,10 +32,10 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ..activations import get_activation
+from ..activations import get_activation, sigmoid
 from ..cell import LSTMConfig, lstm_step
 from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, split_concat_kernel, split_gates
-from ..params import LSTMParams, LSTMState, as_float_array, check_shape
+from ..params import LSTMParams, LSTMState, as_float_array, check_finite, check_shape
 
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.
 NORM_SCOPES = {"i": "input", "g": "transform", "f": "forget", "o": "output"}
@@ -63,6 +63,10 @@ def from_tf1(
     layer_norm: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None,
 ) -> LSTMParams:
     """Canonical parameters from the variables of a TF 1.x LSTM cell.
+
+    The cell computes :eq:`eq-tf1-kernel`, one product of ``concat([x, h])``
+    with ``kernel``; splitting the kernel's rows and moving the f block in
+    front of the candidate gives the canonical ``x W + h U + b``.
 
     Parameters
     ----------
@@ -148,6 +152,95 @@ def to_tf1(params: LSTMParams) -> dict[str, np.ndarray]:
             variables[f"{NORM_SCOPES[gate]}/beta"] = betas[gate]
         variables["state/gamma"], variables["state/beta"] = params.gamma_c, params.beta_c
     return variables
+
+
+# ---------------------------------------------------------------------------
+# The forget bias, and what leaving it out does
+
+
+def forget_bias_gap(z_f: np.ndarray, c_prev: np.ndarray, forget_bias: float = 1.0) -> np.ndarray:
+    """How much more cell state a forget bias keeps, ``c_prev ⊙ (σ(z_f + b_F) − σ(z_f))``.
+
+    Implements :eq:`eq-forget-gap`: the new cell state of a cell that adds
+    ``forget_bias`` (b_F) to the forget gate, as TF's ``BasicLSTMCell`` does,
+    minus that of the same cell without it. Nothing else of the step changes.
+
+    Parameters
+    ----------
+    z_f : ndarray, shape (N, H)
+        Forget-gate pre-activations, without the forget bias.
+    c_prev : ndarray, shape (N, H)
+        The previous cell state.
+    forget_bias : float
+        b_F, TF's ``forget_bias`` (1.0 by default, as in TF).
+
+    Returns
+    -------
+    ndarray, shape (N, H)
+    """
+    z_f = as_float_array("z_f", z_f)
+    c_prev = as_float_array("c_prev", c_prev)
+    check_shape("c_prev", c_prev, z_f.shape, ("N", "H"))
+    return c_prev * (sigmoid(z_f + forget_bias) - sigmoid(z_f))
+
+
+def solve_forget_preactivation(
+    delta_c: np.ndarray, c_prev: np.ndarray, forget_bias: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The forget pre-activations ``z_f`` that explain a cell-state gap: both roots.
+
+    Implements :eq:`eq-forget-solve`, which inverts :func:`forget_bias_gap`,
+    ``delta_c = c_prev ⊙ (σ(z_f + b_F) − σ(z_f))``, unit by unit for ``z_f``.
+    With ``u = exp(-z_f)`` and ``a = exp(-b_F)`` it is the quadratic
+    ``a d u² + (d (1 + a) − (1 − a)) u + d = 0`` in ``u``, where
+    ``d = delta_c / c_prev``. It has real roots exactly when
+    ``0 < d <= tanh(b_F / 4)``, the largest gap σ(z + b_F) − σ(z) can make
+    (at ``z = -b_F / 2``); the two roots lie symmetrically about ``-b_F / 2``.
+
+    Parameters
+    ----------
+    delta_c : ndarray, shape (N, H)
+        The new cell state with the forget bias minus the one without.
+    c_prev : ndarray, shape (N, H)
+        The previous cell state; no entry may be zero.
+    forget_bias : float
+        b_F > 0.
+
+    Returns
+    -------
+    (z_low, z_high) : tuple of ndarray, shape (N, H) each
+        The two solutions, ``z_low <= -b_F / 2 <= z_high``, ``z_low + z_high = -b_F``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, ``c_prev`` has a zero, ``forget_bias`` is not
+        positive, or some ``d`` is outside ``(0, tanh(b_F / 4)]``, so that no
+        forget gate can explain the gap.
+    """
+    delta_c = as_float_array("delta_c", delta_c)
+    c_prev = as_float_array("c_prev", c_prev)
+    check_shape("c_prev", c_prev, delta_c.shape, ("N", "H"))
+    for name, value in (("delta_c", delta_c), ("c_prev", c_prev)):
+        check_finite(name, value)
+    if not forget_bias > 0:
+        raise ValueError(f"forget_bias: expected a positive number, got {forget_bias!r}")
+    if np.any(c_prev == 0):
+        raise ValueError("c_prev: expected no zero entries (a zero c_prev hides the forget gate)")
+    d = delta_c / c_prev
+    d_max = np.tanh(forget_bias / 4)
+    if np.any(d <= 0) or np.any(d > d_max):
+        raise ValueError(
+            f"delta_c: expected delta_c / c_prev in (0, tanh(forget_bias / 4)] = (0, {d_max:.6g}], "
+            f"got values in [{d.min():.6g}, {d.max():.6g}]: no forget gate explains this gap"
+        )
+    a = np.exp(-forget_bias)
+    B = (1 - a) - d * (1 + a)  # > 0 whenever d <= tanh(b_F / 4)
+    # max(., 0): at d = d_max the discriminant is zero up to rounding.
+    q = (B + np.sqrt(np.maximum(B * B - 4 * a * d * d, 0))) / 2
+    # u_large = q / (a d) and u_small = d / q (their product is 1 / a):
+    # forming the small root as a quotient avoids cancellation.
+    return -np.log(q / (a * d)), np.log(q / d)
 
 
 # ---------------------------------------------------------------------------
@@ -238,9 +331,10 @@ class _TF1Cell:
 class BasicLSTMCell(_TF1Cell):
     """``tf.compat.v1.nn.rnn_cell.BasicLSTMCell`` in NumPy.
 
-    Weights ``[kernel (D + H, 4H), bias (4H,)]``, gate blocks i, j, f, o;
-    ``forget_bias`` added to the forget gate at every step; ``activation``
-    used for both the candidate and the cell output.
+    Weights ``[kernel (D + H, 4H), bias (4H,)]``, gate blocks i, j, f, o
+    (:eq:`eq-tf1-kernel`); ``forget_bias`` added to the forget gate at every
+    step (:eq:`eq-forget-bias`); ``activation`` used for both the candidate
+    and the cell output.
 
     Examples
     --------

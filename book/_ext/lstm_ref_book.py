@@ -187,6 +187,23 @@ def reading_order(app: Sphinx) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
+# Incremental builds
+
+
+def purge_before_reading(app: Sphinx, env, docnames: list[str]) -> None:
+    """Forget everything the pages about to be re-read defined, before any is read.
+
+    Sphinx purges a page just before re-reading it, so a label that moved from
+    a page read later to one read earlier (an equation moving between chapters)
+    would otherwise be reported as a duplicate of its own stale copy.
+    """
+    for docname in docnames:
+        if docname in env.all_docs:
+            env.events.emit("env-purge-doc", env, docname)
+            env.clear_doc(docname)
+
+
+# ---------------------------------------------------------------------------
 # .ipynb downloads
 
 
@@ -204,6 +221,7 @@ def offer_notebook_download(app: Sphinx, pagename, templatename, context, doctre
 def setup(app: Sphinx) -> dict:
     app.add_node(verification_report)
     app.add_directive("verification-report", VerificationReportDirective)
+    app.connect("env-before-read-docs", purge_before_reading)
     app.connect("doctree-read", collect_records)
     app.connect("env-purge-doc", purge_records)
     app.connect("env-merge-info", merge_records)

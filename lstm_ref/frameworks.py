@@ -86,12 +86,15 @@ def keras_lstm(
     return_sequences: bool = True,
     return_state: bool = True,
     keras_version: int = 3,
+    batch_size: Optional[int] = None,
     **options,
 ):
     """A built ``keras.layers.LSTM`` holding ``params``, in ``params.dtype``.
 
     ``keras_version=2`` builds tf-keras's ``tf.keras.layers.LSTM`` instead of
     Keras 3's. Extra keyword arguments go to the layer (e.g. ``go_backwards``).
+    ``batch_size`` builds it for that batch size only, which ``stateful=True``
+    requires.
     """
     layers = {3: keras.layers, 2: tf.keras.layers}[keras_version]
     layer = layers.LSTM(
@@ -104,7 +107,7 @@ def keras_lstm(
         dtype=str(params.dtype),
         **options,
     )
-    layer.build((None, None, params.input_size))
+    layer.build((batch_size, None, params.input_size))
     layer.set_weights(to_keras(params))
     return layer
 
@@ -113,17 +116,89 @@ def run_keras_lstm(
     X: np.ndarray,
     params: LSTMParams,
     initial_state: Optional[LSTMState] = None,
+    mask: Optional[np.ndarray] = None,
     **options,
 ) -> tuple[np.ndarray, LSTMState]:
     """Run ``keras.layers.LSTM`` with ``params`` on ``X`` (N, T, D).
 
-    Returns the outputs (N, T, H) and the final state, as NumPy arrays, in the
-    same form as :func:`lstm_ref.lstm_sequence`.
+    ``mask`` (N, T) is passed to the call; extra keyword arguments go to the
+    layer (``go_backwards``, ``zero_output_for_mask``, ...). Returns the
+    outputs (N, T, H) and the final state, as NumPy arrays, in the same form
+    as :func:`lstm_ref.lstm_sequence`.
     """
     layer = keras_lstm(params, return_sequences=True, return_state=True, **options)
     keras_state = None if initial_state is None else [initial_state.h, initial_state.c]
-    outputs, h, c = layer(tf.constant(X), initial_state=keras_state)
+    outputs, h, c = layer(tf.constant(X), initial_state=keras_state, mask=_keras_mask(mask))
     return np.asarray(outputs), LSTMState(np.asarray(h), np.asarray(c))
+
+
+def _keras_mask(mask: Optional[np.ndarray]):
+    return None if mask is None else tf.constant(mask)
+
+
+def run_keras_stack(
+    X: np.ndarray,
+    layers: "list[LSTMParams]",
+    initial_states: "Optional[list[Optional[LSTMState]]]" = None,
+    mask: Optional[np.ndarray] = None,
+) -> tuple[np.ndarray, list[LSTMState]]:
+    """Run a stack of ``keras.layers.LSTM`` (``return_sequences=True``), each on the
+    outputs of the one below, all with ``mask``; same form as
+    :func:`lstm_ref.sequence.stacked_lstm_sequence`."""
+    outputs, states = X, []
+    for params, state in zip(layers, initial_states or [None] * len(layers)):
+        outputs, state = run_keras_lstm(outputs, params, state, mask)
+        states.append(state)
+    return outputs, states
+
+
+def keras_bidirectional(
+    forward: LSTMParams,
+    backward: LSTMParams,
+    *,
+    merge_mode: Optional[str] = "concat",
+    return_sequences: bool = True,
+    return_state: bool = True,
+    batch_size: Optional[int] = None,
+    **options,
+):
+    """A built ``keras.layers.Bidirectional(keras.layers.LSTM(...))`` holding the
+    forward and backward weights, in their dtype.
+
+    Extra keyword arguments go to the wrapped ``LSTM`` (e.g. ``stateful``,
+    which needs ``batch_size``). The wrapper gets the dtype too: it casts both
+    directions' outputs to its own compute dtype before merging them.
+    """
+    dtype = str(forward.dtype)
+    layer = keras.layers.LSTM(forward.hidden_size, use_bias=forward.b is not None,
+                              return_sequences=return_sequences, return_state=return_state,
+                              dtype=dtype, **options)
+    wrapper = keras.layers.Bidirectional(layer, merge_mode=merge_mode, dtype=dtype)
+    wrapper.build((batch_size, None, forward.input_size))
+    wrapper.set_weights(to_keras(forward) + to_keras(backward))
+    return wrapper
+
+
+def run_keras_bidirectional(
+    X: np.ndarray,
+    forward: LSTMParams,
+    backward: LSTMParams,
+    initial_state: "Optional[tuple[LSTMState, LSTMState]]" = None,
+    mask: Optional[np.ndarray] = None,
+    merge_mode: Optional[str] = "concat",
+    return_sequences: bool = True,
+):
+    """Run ``keras.layers.Bidirectional`` on ``X`` (N, T, D); same form as
+    :func:`lstm_ref.sequence.bidirectional_lstm_sequence`: ``(output,
+    forward_state, backward_state)``, the output a pair if ``merge_mode`` is None."""
+    layer = keras_bidirectional(forward, backward, merge_mode=merge_mode,
+                                return_sequences=return_sequences, return_state=True)
+    keras_state = None if initial_state is None else [a for s in initial_state for a in s]
+    result = [np.asarray(a) for a in layer(tf.constant(X), initial_state=keras_state,
+                                            mask=_keras_mask(mask))]
+    output = tuple(result[:2]) if merge_mode is None else result[0]
+    h_f, c_f, h_b, c_b = result[-4:]
+    return output, LSTMState(h_f, c_f), LSTMState(h_b, c_b)
 
 
 # ---------------------------------------------------------------------------

@@ -285,16 +285,19 @@ OPTIONAL_SHAPES = {
 # Inputs
 
 
-def check_state(state, batch_size: int, params: LSTMParams) -> LSTMState:
-    """Validate a state ``(h, c)`` for a batch of ``batch_size`` against ``params``."""
+def check_state(state, batch_size: int, params: LSTMParams, name: str = "state") -> LSTMState:
+    """Validate a state ``(h, c)`` for a batch of ``batch_size`` against ``params``.
+
+    ``name`` is the argument's name in messages (``initial_state.h: ...``).
+    """
     if not isinstance(state, tuple) or len(state) != 2:
         raise TypeError(
-            "state: expected an LSTMState(h, c) or a pair (h, c), "
+            f"{name}: expected an LSTMState(h, c) or a pair (h, c), "
             f"got {type(state).__name__}"
         )
     N, H, P, dtype = batch_size, params.hidden_size, params.output_size, params.dtype
-    h = checked_array("state.h", state[0], (N, P), ("N", "P"), dtype, "the weights")
-    c = checked_array("state.c", state[1], (N, H), ("N", "H"), dtype, "the weights")
+    h = checked_array(f"{name}.h", state[0], (N, P), ("N", "P"), dtype, "the weights")
+    c = checked_array(f"{name}.c", state[1], (N, H), ("N", "H"), dtype, "the weights")
     return LSTMState(h, c)
 
 
@@ -317,4 +320,4 @@ def check_sequence_inputs(
             np.zeros((N, params.output_size), dtype), np.zeros((N, params.hidden_size), dtype)
         )
         return X, zeros
-    return X, check_state(initial_state, N, params)
+    return X, check_state(initial_state, N, params, "initial_state")

@@ -22,9 +22,10 @@ Keras 3 and Keras 2 (tf-keras) agree on all of this, but not on what
 ``"hard_sigmoid"`` means (see :mod:`lstm_ref.activations`); every function here
 takes ``keras_version`` for that reason.
 
-:class:`LSTM` and :class:`LSTMCell` mirror the Keras classes: same arguments,
-same return values, ``get_weights``/``set_weights`` in Keras's order. Their
-computation is :func:`lstm_ref.lstm_sequence` / :func:`lstm_ref.lstm_step`.
+:class:`LSTM`, :class:`LSTMCell` and :class:`Bidirectional` mirror the Keras
+classes: same arguments, same return values, ``get_weights``/``set_weights``
+in Keras's order, masks, ``go_backwards`` and ``stateful`` with Keras's rules.
+Their computation is :func:`lstm_ref.lstm_sequence` / :func:`lstm_ref.lstm_step`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
 from ..initializers import keras_lstm_init
 from ..params import LSTMParams, LSTMState, check_weights
-from ..sequence import lstm_sequence
+from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
 
@@ -189,23 +190,191 @@ class LSTMCell:
 class LSTM(LSTMCell):
     """``keras.layers.LSTM`` in NumPy.
 
-    ``layer(inputs)`` with inputs (N, T, D) returns the last hidden state
-    (N, H), or every hidden state (N, T, H) if ``return_sequences``; with
+    ``layer(inputs)`` with inputs (N, T, D) returns the last output (N, H),
+    or the output of every step (N, T, H) if ``return_sequences``; with
     ``return_state`` the final ``h`` and ``c`` follow, as ``[output, h, c]``.
-    ``initial_state`` is ``[h, c]``, zeros if omitted.
+    ``initial_state`` is ``[h, c]``, zeros if omitted; ``mask`` is a boolean
+    (N, T) array, ``False`` at steps to skip. The computation is
+    :func:`lstm_ref.lstm_sequence`, with Keras's rules for masked steps.
+
+    With ``stateful=True`` the final ``[h, c]`` of each call is kept in
+    :attr:`states` and is the initial state of the next call (for the same
+    batch size N), until :meth:`reset_state` sets it to zeros.
     """
 
     def __init__(self, units: int, activation: str = "tanh",
                  recurrent_activation: str = "sigmoid", use_bias: bool = True,
                  unit_forget_bias: bool = True, return_sequences: bool = False,
-                 return_state: bool = False, keras_version: int = 3):
+                 return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, zero_output_for_mask: bool = False,
+                 keras_version: int = 3):
         super().__init__(units, activation, recurrent_activation, use_bias, unit_forget_bias,
                          keras_version)
         self.return_sequences = return_sequences
         self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.stateful = stateful
+        self.zero_output_for_mask = zero_output_for_mask
+        self.states: Optional[list[np.ndarray]] = None  # [h, c] of a stateful layer
 
-    def __call__(self, inputs, initial_state=None):
-        state = None if initial_state is None else LSTMState(h=initial_state[0], c=initial_state[1])
-        outputs, (h, c) = lstm_sequence(inputs, self._built(), self.config, state)
-        output = outputs if self.return_sequences else h
+    def __call__(self, inputs, initial_state=None, mask=None):
+        params = self._built()
+        if self.stateful:
+            kept = self._stateful_states(inputs, params)
+            initial_state = kept if initial_state is None else initial_state
+        state = None if initial_state is None else LSTMState(*_state_pair(initial_state))
+        outputs, (h, c) = lstm_sequence(inputs, params, self.config, state, mask,
+                                        self.go_backwards, self.zero_output_for_mask)
+        if self.stateful:
+            self.states = [h, c]
+        # With a mask the last output need not be h: see lstm_ref.sequence.masked_output.
+        output = outputs if self.return_sequences else outputs[:, -1]
         return [output, h, c] if self.return_state else output
+
+    def _stateful_states(self, inputs, params: LSTMParams) -> list[np.ndarray]:
+        """The kept states, created as zeros for the first batch (Keras: at build)."""
+        N = np.shape(inputs)[0]
+        if self.states is None:
+            self.states = [np.zeros((N, params.output_size), params.dtype),
+                           np.zeros((N, params.hidden_size), params.dtype)]
+        expected = self.states[0].shape[0]
+        if N != expected:
+            raise ValueError(
+                f"inputs: a stateful layer expects the batch size N = {expected} of its "
+                f"states, got {N}"
+            )
+        return self.states
+
+    def reset_state(self) -> None:
+        """Set the kept states of a stateful layer to zeros (nothing to do otherwise)."""
+        if self.states is not None:
+            self.states = [np.zeros_like(s) for s in self.states]
+
+    def reset_states(self) -> None:
+        """Alias of :meth:`reset_state`, as in Keras."""
+        self.reset_state()
+
+    def copy(self, **changes) -> "LSTM":
+        """A new, unbuilt layer with the same options except ``changes``.
+
+        What Keras's ``Bidirectional`` does with the layer it wraps: it
+        rebuilds it from its configuration, without weights or states.
+        """
+        options = dict(units=self.units, use_bias=self.use_bias,
+                       unit_forget_bias=self.unit_forget_bias,
+                       return_sequences=self.return_sequences, return_state=self.return_state,
+                       go_backwards=self.go_backwards, stateful=self.stateful,
+                       zero_output_for_mask=self.zero_output_for_mask)
+        layer = LSTM(**{**options, **changes})
+        layer.config = self.config
+        return layer
+
+
+def _state_pair(initial_state) -> tuple:
+    if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
+        raise TypeError(
+            "initial_state: expected a list [h, c] of two arrays, "
+            f"got {type(initial_state).__name__}"
+            + (f" of length {len(initial_state)}" if hasattr(initial_state, "__len__") else "")
+        )
+    return tuple(initial_state)
+
+
+class Bidirectional:
+    """``keras.layers.Bidirectional`` around an :class:`LSTM`, in NumPy.
+
+    Like Keras, it makes two new layers from the one it is given: a forward
+    copy and a backward copy with ``go_backwards=True`` (or uses
+    ``backward_layer``), and sets their ``zero_output_for_mask`` to
+    ``return_sequences``. A call runs both on the same inputs and mask,
+    reverses the backward outputs back into time order (when whole sequences
+    are returned) and merges them (:func:`lstm_ref.sequence.merge_directions`).
+
+    Weights are the forward layer's ``[kernel, recurrent_kernel, bias]``
+    followed by the backward layer's. ``initial_state`` is
+    ``[h_fwd, c_fwd, h_bwd, c_bwd]``: the first half goes to the forward
+    layer. With ``return_state`` the result is ``[output, h_fwd, c_fwd,
+    h_bwd, c_bwd]`` (``[y_fwd, y_bwd, h_fwd, ...]`` when ``merge_mode`` is None).
+    """
+
+    def __init__(self, layer: LSTM, merge_mode: Optional[str] = "concat",
+                 backward_layer: Optional[LSTM] = None):
+        for name, value in (("layer", layer), ("backward_layer", backward_layer)):
+            if not isinstance(value, LSTM) and (name == "layer" or value is not None):
+                raise TypeError(f"{name}: expected an lstm_ref.conventions.keras.LSTM, "
+                                f"got {type(value).__name__}")
+        check_merge_mode(merge_mode)
+        self.merge_mode = merge_mode
+        self.forward_layer = layer.copy()
+        self.backward_layer = (layer.copy(go_backwards=True) if backward_layer is None
+                               else backward_layer)
+        self._check_layers()
+        for direction in (self.forward_layer, self.backward_layer):
+            direction.zero_output_for_mask = direction.return_sequences
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self.stateful = layer.stateful
+
+    def _check_layers(self) -> None:
+        forward, backward = self.forward_layer, self.backward_layer
+        if forward.go_backwards == backward.go_backwards:
+            raise ValueError(
+                "backward_layer: expected go_backwards different from the forward layer's "
+                f"({forward.go_backwards}), got {backward.go_backwards}"
+            )
+        for name in ("stateful", "return_sequences", "return_state"):
+            if getattr(forward, name) != getattr(backward, name):
+                raise ValueError(
+                    f"backward_layer: expected {name}={getattr(forward, name)} as the "
+                    f"forward layer, got {getattr(backward, name)}"
+                )
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """The forward layer's weights, then the backward layer's, in Keras's order."""
+        half = len(weights) // 2
+        self.forward_layer.set_weights(weights[:half])
+        self.backward_layer.set_weights(weights[half:])
+
+    def get_weights(self) -> list[np.ndarray]:
+        return self.forward_layer.get_weights() + self.backward_layer.get_weights()
+
+    def __call__(self, inputs, initial_state=None, mask=None):
+        forward_state = backward_state = None
+        if initial_state is not None:
+            if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 4:
+                raise TypeError(
+                    "initial_state: expected a list [h_fwd, c_fwd, h_bwd, c_bwd] of four "
+                    f"arrays, got {type(initial_state).__name__}"
+                    + (f" of length {len(initial_state)}"
+                       if hasattr(initial_state, "__len__") else "")
+                )
+            forward_state, backward_state = initial_state[:2], initial_state[2:]
+        y = self.forward_layer(inputs, initial_state=forward_state, mask=mask)
+        y_rev = self.backward_layer(inputs, initial_state=backward_state, mask=mask)
+        states = []
+        if self.return_state:
+            states, y, y_rev = y[1:] + y_rev[1:], y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = reverse_time(y_rev)  # the backward layer returns them last step first
+        output = merge_directions(y, y_rev, self.merge_mode)
+        if not self.return_state:
+            return output
+        return [*output, *states] if self.merge_mode is None else [output, *states]
+
+    @property
+    def states(self) -> Optional[list[np.ndarray]]:
+        """``[h_fwd, c_fwd, h_bwd, c_bwd]`` of a stateful layer after a call, else None."""
+        if self.forward_layer.states and self.backward_layer.states:
+            return self.forward_layer.states + self.backward_layer.states
+        return None
+
+    def reset_state(self) -> None:
+        """Set both directions' kept states to zeros; only for a stateful layer, as in Keras."""
+        if not self.stateful:
+            raise AttributeError("reset_state: the layer is not stateful")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    def reset_states(self) -> None:
+        """Alias of :meth:`reset_state`, as in Keras."""
+        self.reset_state()

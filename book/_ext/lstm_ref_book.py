@@ -187,6 +187,77 @@ def reading_order(app: Sphinx) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
+# Chapter numbers that continue from one part to the next
+
+
+def continue_numbering_across_parts() -> None:
+    """Number the chapters of successive numbered toctrees 1, 2, ... throughout.
+
+    Sphinx restarts at 1 in every numbered toctree, so Part II's first chapter
+    would be "1." again and share equation and figure numbers with Part I's.
+    After Sphinx assigns section numbers, shift each numbered toctree's
+    chapter numbers by the number of chapters before it; figure and equation
+    numbers, computed next from the section numbers, follow.
+    """
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    assign = TocTreeCollector.assign_section_numbers
+    if getattr(assign, "continues_across_parts", False):
+        return
+
+    def assign_section_numbers(self, env):
+        old = env.toc_secnumbers
+        assign(self, env)
+        offset = 0
+        for chapters in _numbered_toctrees(env):
+            for docname in chapters:
+                for member in _with_descendants(env, docname):
+                    _shift_chapter_number(env, member, offset)
+            offset += len(chapters)
+        return [d for d, numbers in env.toc_secnumbers.items() if numbers != old.get(d)]
+
+    assign_section_numbers.continues_across_parts = True
+    TocTreeCollector.assign_section_numbers = assign_section_numbers
+
+
+def _numbered_toctrees(env) -> list[list[str]]:
+    """The chapters of each numbered toctree of the root document, in order."""
+    from sphinx import addnodes
+
+    root = env.config.root_doc
+    if root not in env.all_docs:
+        return []
+    return [
+        [ref for _, ref in toctree["entries"] if ref in env.toc_secnumbers]
+        for toctree in env.get_doctree(root).findall(addnodes.toctree)
+        if toctree.get("numbered")
+    ]
+
+
+def _with_descendants(env, docname: str) -> list[str]:
+    found = [docname]
+    for child in env.toctree_includes.get(docname, []):
+        found += _with_descendants(env, child)
+    return found
+
+
+def _shift_chapter_number(env, docname: str, offset: int) -> None:
+    if not offset or docname not in env.toc_secnumbers:
+        return
+    shift = lambda number: (number[0] + offset, *number[1:]) if number else number  # noqa: E731
+    env.toc_secnumbers[docname] = {
+        anchor: shift(number) for anchor, number in env.toc_secnumbers[docname].items()
+    }
+    # The numbers the sidebar and the page titles show.
+    for reference in env.tocs[docname].findall(nodes.reference):
+        if reference.get("secnumber"):
+            reference["secnumber"] = list(shift(tuple(reference["secnumber"])))
+    title = env.titles.get(docname)
+    if title is not None and title.get("secnumber"):
+        title["secnumber"] = list(shift(tuple(title["secnumber"])))
+
+
+# ---------------------------------------------------------------------------
 # Incremental builds
 
 
@@ -219,6 +290,7 @@ def offer_notebook_download(app: Sphinx, pagename, templatename, context, doctre
 
 
 def setup(app: Sphinx) -> dict:
+    continue_numbering_across_parts()
     app.add_node(verification_report)
     app.add_directive("verification-report", VerificationReportDirective)
     app.connect("env-before-read-docs", purge_before_reading)

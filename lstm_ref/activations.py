@@ -89,6 +89,8 @@ def layer_norm(
     Computes ``gamma * (z - mean(z)) / sqrt(var(z) + epsilon) + beta`` with the mean and
     the (biased) variance taken over the last axis of ``z``.
 
+    Implements :eq:`eq-layer-norm`.
+
     Parameters
     ----------
     z : ndarray, shape (N, K)

@@ -137,6 +137,8 @@ def normalize_gates(z: np.ndarray, params: LSTMParams, epsilon: float) -> np.nda
     Block k becomes ``gamma_k ⊙ (z_k - mean(z_k)) / sqrt(var(z_k) + epsilon) + beta_k``,
     the mean and variance taken over that block's H units: TF's
     ``LayerNormBasicLSTMCell`` normalizes i, j, f and o separately.
+
+    Implements :eq:`eq-ln-gates`.
     """
     blocks = zip(split_gates(z), split_gates(params.gamma), split_gates(params.beta))
     return np.concatenate(
@@ -167,6 +169,8 @@ def project(m: np.ndarray, params: LSTMParams, config: LSTMConfig) -> np.ndarray
 
     The identity when the parameters hold no projection. The projection is
     linear and has no bias, as in Sak et al. (2014) and TF's ``LSTMCell``.
+
+    Implements :eq:`eq-projection`.
     """
     if params.W_proj is None:
         return m
@@ -283,10 +287,15 @@ def step_values(
     """One step, returning every intermediate (:class:`StepValues`); inputs unchecked.
 
     The body of the LSTM: :func:`lstm_step` and :func:`step` return only the
-    new state from these values. ``config.forget_bias`` is added to the
-    forget gate's pre-activation at every step, as TF 1.x cells do:
+    new state from these values. Besides the plain step, it implements:
 
-    Implements :eq:`eq-forget-bias`.
+    Implements :eq:`eq-forget-bias` (the forget bias, added at every step as TF 1.x cells do).
+    Implements :eq:`eq-ln-cell-state` (layer-normalized gates and cell state).
+    Implements :eq:`eq-candidate-dropout` (dropout of the candidate).
+    Implements :eq:`eq-peephole-input-forget` (input and forget peepholes).
+    Implements :eq:`eq-cell-clip` (clipping of the cell state).
+    Implements :eq:`eq-peephole-output` (diagonal output peephole).
+    Implements :eq:`eq-output-peephole-matrix` (full-matrix output peephole).
     """
     sigma, phi = config.recurrent_activation_fn, config.activation_fn
     c_prev = state.c

@@ -261,6 +261,75 @@ def _from_tf_state(state):
 
 
 # ---------------------------------------------------------------------------
+# LayerNormBasicLSTMCell (tf.contrib, gone from TF 2), transcribed into TF 2 ops
+
+# tf.contrib.layers.layer_norm hard-codes this epsilon (for float32 and float64).
+CONTRIB_LAYER_NORM_EPSILON = 1e-12
+
+
+def run_layer_norm_cell_tf(cell: "tf1.LayerNormBasicLSTMCell", inputs: np.ndarray, state,
+                           candidate_mask: Optional[np.ndarray] = None):
+    """One step of ``LayerNormBasicLSTMCell.call``, transcribed into TensorFlow 2 ops.
+
+    ``tf.contrib.rnn.LayerNormBasicLSTMCell`` no longer runs in any current
+    TensorFlow. This is its ``call`` line by line, with each layer
+    normalization done as ``tf.contrib.layers.layer_norm`` did it
+    (``tf.nn.moments`` over the units, then ``tf.nn.batch_normalization`` with
+    ``variance_epsilon=1e-12``) and the dropout of TF 1.x (``g / keep_prob *
+    mask``, the mask given instead of drawn). It reads the weights of the NumPy
+    mirror ``cell`` by TF's variable names, so the two can be compared on any
+    weights, gains and shifts.
+
+    Parameters
+    ----------
+    cell : lstm_ref.conventions.tf1.LayerNormBasicLSTMCell
+        Its weights and options (``layer_norm``, ``forget_bias``,
+        ``activation``, ``dropout_keep_prob``) are used; nothing else of it.
+    inputs : ndarray, shape (N, D)
+    state : LSTMStateTuple
+        ``c`` (N, H) and ``h`` (N, H).
+    candidate_mask : ndarray, shape (N, H), optional
+        1 keeps a candidate unit, 0 drops it; required if ``dropout_keep_prob < 1``.
+
+    Returns
+    -------
+    output : ndarray, shape (N, H)
+    new_state : LSTMStateTuple
+        ``c`` (N, H) and ``h`` (N, H), as NumPy arrays.
+    """
+    keep_prob = cell.config.dropout_keep_prob
+    if keep_prob < 1 and candidate_mask is None:
+        raise ValueError(f"candidate_mask: expected a mask of shape (N, H) since "
+                         f"dropout_keep_prob = {keep_prob} < 1, got None")
+    v = {name: tf.constant(value) for name, value in tf1.to_tf1(cell._built()).items()}
+    activation = tf.keras.activations.get(cell.activation)  # tf-keras, as TF 1.x cells do
+
+    def norm(x, scope):
+        mean, variance = tf.nn.moments(x, [1], keepdims=True)
+        return tf.nn.batch_normalization(x, mean, variance, offset=v[f"{scope}/beta"],
+                                         scale=v[f"{scope}/gamma"],
+                                         variance_epsilon=CONTRIB_LAYER_NORM_EPSILON)
+
+    c, h = tf.constant(state.c), tf.constant(state.h)
+    args = tf.concat([tf.constant(inputs), h], 1)
+    concat = tf.matmul(args, v["kernel"])
+    if not cell.layer_norm:
+        concat = tf.nn.bias_add(concat, v["bias"])
+    i, j, f, o = tf.split(concat, 4, axis=1)
+    if cell.layer_norm:
+        i, j = norm(i, "input"), norm(j, "transform")
+        f, o = norm(f, "forget"), norm(o, "output")
+    g = activation(j)
+    if candidate_mask is not None:
+        g = g / keep_prob * tf.constant(candidate_mask)
+    new_c = c * tf.sigmoid(f + cell.config.forget_bias) + tf.sigmoid(i) * g
+    if cell.layer_norm:
+        new_c = norm(new_c, "state")
+    new_h = activation(new_c) * tf.sigmoid(o)
+    return np.asarray(new_h), tf1.LSTMStateTuple(np.asarray(new_c), np.asarray(new_h))
+
+
+# ---------------------------------------------------------------------------
 # The seed-004 exercise cell, written with TensorFlow ops (the exercise's part d)
 
 

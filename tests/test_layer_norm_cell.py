@@ -1,9 +1,10 @@
 """LayerNormBasicLSTMCell, which no longer runs in TensorFlow 2.
 
-Verified three ways: against the expected values TensorFlow published in its
+Verified four ways: against the expected values TensorFlow published in its
 own tests (tensorflow/contrib/rnn/python/kernel_tests/rnn_cell_test.py,
 class LayerNormBasicLSTMCellTest); with layer_norm=False against the real
-BasicLSTMCell; and its layer normalization against Keras's LayerNormalization.
+BasicLSTMCell; its layer normalization against Keras's LayerNormalization;
+and the whole step against the cell's call transcribed into TF 2 ops.
 """
 
 import numpy as np
@@ -13,7 +14,7 @@ from lstm_ref import verify
 from lstm_ref.activations import layer_norm
 from lstm_ref.cell import normalize_gates
 from lstm_ref.conventions import tf1
-from lstm_ref.frameworks import keras, run_tf1_cell, tf1_cell
+from lstm_ref.frameworks import keras, run_layer_norm_cell_tf, run_tf1_cell, tf1_cell
 
 PUBLISHED = "TensorFlow's published LayerNormBasicLSTMCellTest values"
 # The published numbers are float32 results printed to 8 digits; TF's own
@@ -149,3 +150,61 @@ def test_candidate_mask_shape_is_checked():
     cell.set_kernel(np.ones((5, 12)))
     with pytest.raises(ValueError, match=r"candidate_mask: expected shape \(N, H\) = \(1, 3\)"):
         cell(np.ones((1, 2)), cell.zero_state(1, np.float64), np.ones((1, 4)))
+
+
+def random_ln_weights(cell, D, rng, dtype):
+    """Random arrays for every variable of a LayerNormBasicLSTMCell, gains around 1."""
+    H = cell.num_units
+    shapes = {"kernel": (D + H, 4 * H), "bias": (4 * H,)}
+    return [rng.normal(loc=1.0 if name.endswith("gamma") else 0.0, scale=0.5,
+                       size=shapes.get(name, (H,))).astype(dtype)
+            for name in cell.weight_names()]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layer_norm", [True, False])
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+def test_against_the_cell_transcribed_into_tf_ops(dtype, layer_norm, keep_prob, rng):
+    N, D, H = 3, 4, 5
+    cell = tf1.LayerNormBasicLSTMCell(H, forget_bias=0.7, layer_norm=layer_norm,
+                                      dropout_keep_prob=keep_prob)
+    cell.set_weights(random_ln_weights(cell, D, rng, dtype))
+    ours = theirs = tf1.LSTMStateTuple(*(rng.normal(size=(N, H)).astype(dtype) for _ in range(2)))
+    pairs = {}
+    for t in range(4):  # several steps: the normalized state is carried
+        x = rng.normal(scale=2.0, size=(N, D)).astype(dtype)
+        mask = (rng.random((N, H)) < keep_prob).astype(dtype) if keep_prob < 1 else None
+        h, ours = cell(x, ours, mask)
+        h_tf, theirs = run_layer_norm_cell_tf(cell, x, theirs, mask)
+        pairs[f"h step {t}"] = (h, h_tf)
+        assert h.dtype == h_tf.dtype == dtype
+    pairs.update({"c": (ours.c, theirs.c), "state h": (ours.h, theirs.h)})
+    verify.compare(pairs, against="LayerNormBasicLSTMCell.call in TF 2 ops",
+                   tolerance=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def test_transcription_needs_a_mask_for_dropout():
+    cell = tf1.LayerNormBasicLSTMCell(3, dropout_keep_prob=0.5)
+    cell.set_kernel(np.ones((5, 12)))
+    with pytest.raises(ValueError, match="candidate_mask: expected a mask of shape"):
+        run_layer_norm_cell_tf(cell, np.ones((1, 2)), cell.zero_state(1, np.float64))
+
+
+def test_published_dropout_values_are_those_of_a_zero_bias():
+    """TF's dropout test expects the values of a cell whose bias is 0, to 1e-10;
+    with the bias of 1 it sets up, every value is higher (up to 6.8e-5)."""
+    expected = dict(c_high=2.9998924946, c_low=0.999983298578,
+                    h_low=0.761552567265, h_high=0.995008519604)
+    mask = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]])
+    kept = mask[0] == 1
+    ones = np.ones((1, 5))
+    results = {}
+    for bias in (0.0, 1.0):
+        cell = tf1.LayerNormBasicLSTMCell(5, layer_norm=False, dropout_keep_prob=0.5)
+        cell.set_kernel(np.ones((10, 20)), np.full(20, bias))
+        h, new = cell(ones, tf1.LSTMStateTuple(ones, ones), mask)
+        results[bias] = dict(c_high=new.c[0, kept], c_low=new.c[0, ~kept],
+                             h_high=h[0, kept], h_low=h[0, ~kept])
+    verify.compare({k: (v, np.full(v.shape, expected[k])) for k, v in results[0.0].items()},
+                   against=PUBLISHED + " (dropout, zero bias)", tolerance=1e-10)
+    assert all((results[1.0][k] > expected[k] + 1e-5).all() for k in expected)

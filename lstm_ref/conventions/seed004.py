@@ -100,7 +100,11 @@ def from_params(params: LSTMParams, w_h: np.ndarray, b_h: np.ndarray) -> Exercis
 
 
 def read_out(m: np.ndarray, w_h: np.ndarray, b_h: np.ndarray) -> np.ndarray:
-    """The exercise's output ``h = tanh(m w_h + b_h)``, shape (N, n_output)."""
+    """The exercise's output ``h = tanh(m w_h + b_h)``, shape (N, n_output).
+
+    Implements :eq:`eq-exercise-readout`. Nothing feeds it back: the next step
+    sees ``m``, not ``h``.
+    """
     return np.tanh(m @ w_h + b_h)
 
 

@@ -41,13 +41,19 @@ def tanh(z: np.ndarray) -> np.ndarray:
 
 
 def hard_sigmoid_keras3(z: np.ndarray) -> np.ndarray:
-    """Keras 3 ``hard_sigmoid``: ``relu6(z + 3) / 6``, i.e. ``clip(z / 6 + 1/2, 0, 1)``."""
+    """Keras 3 ``hard_sigmoid``: ``relu6(z + 3) / 6``, i.e. ``clip(z / 6 + 1/2, 0, 1)``.
+
+    Implements :eq:`eq-hard-sigmoid-keras3`.
+    """
     z = np.asarray(z)
     return np.clip(z + 3, 0, 6) / 6
 
 
 def hard_sigmoid_keras2(z: np.ndarray) -> np.ndarray:
-    """Keras 2 / tf-keras ``hard_sigmoid``: ``clip(0.2 z + 0.5, 0, 1)``."""
+    """Keras 2 / tf-keras ``hard_sigmoid``: ``clip(0.2 z + 0.5, 0, 1)``.
+
+    Implements :eq:`eq-hard-sigmoid-keras2`.
+    """
     z = np.asarray(z)
     return np.clip(z * 0.2 + 0.5, 0, 1)
 

@@ -357,3 +357,214 @@ class MyLSTMCellTF:
         o = sigmoid(dot(x, w["w_o"]) + dot(self.m, w["u_o"]) + dot(self.c, w["v_o"]) + w["b_o"])
         self.m = o * tanh(self.c)
         return tanh(dot(self.m, w["w_h"]) + w["b_h"])
+
+
+# ---------------------------------------------------------------------------
+# Gradients by tf.GradientTape, for checking lstm_ref.grad
+
+
+def _probe_loss(outputs, final_h, final_c, d_outputs, d_final_state):
+    """``sum(outputs ⊙ d_outputs) + sum(h_T ⊙ d_h) + sum(c_T ⊙ d_c)``: a scalar whose
+    gradient with respect to the outputs and the final state is exactly the given
+    arrays, so any gradient of a loss can be reproduced."""
+    loss = tf.reduce_sum(outputs * d_outputs)
+    if d_final_state is not None:
+        loss += tf.reduce_sum(final_h * d_final_state.h) + tf.reduce_sum(final_c * d_final_state.c)
+    return loss
+
+
+def _initial_state_tensors(X, params: LSTMParams, initial_state: Optional[LSTMState]):
+    N, dtype = X.shape[0], params.dtype
+    if initial_state is None:
+        initial_state = LSTMState(np.zeros((N, params.output_size), dtype),
+                                  np.zeros((N, params.hidden_size), dtype))
+    return tf.constant(initial_state.h), tf.constant(initial_state.c)
+
+
+def keras_lstm_gradients(
+    X: np.ndarray,
+    params: LSTMParams,
+    d_outputs: np.ndarray,
+    initial_state: Optional[LSTMState] = None,
+    d_final_state: Optional[LSTMState] = None,
+    **options,
+):
+    """Gradients through ``keras.layers.LSTM`` computed by ``tf.GradientTape``.
+
+    The loss is ``sum(outputs ⊙ d_outputs)`` (+ the final state times
+    ``d_final_state``), so its gradient with respect to the outputs (N, T, H) is
+    ``d_outputs``: the same input :func:`lstm_ref.grad.backward` takes.
+    Extra keyword arguments go to the layer (e.g. ``activation``).
+
+    Returns
+    -------
+    lstm_ref.grad.Gradients
+        ``d_X``, ``d_initial_state`` and ``d_params`` (``d_states`` is None).
+    """
+    from .grad import Gradients
+
+    layer = keras_lstm(params, return_sequences=True, return_state=True, **options)
+    x = tf.constant(X)
+    h0, c0 = _initial_state_tensors(X, params, initial_state)
+    variables = [layer.cell.kernel, layer.cell.recurrent_kernel]
+    if params.b is not None:
+        variables.append(layer.cell.bias)
+    with tf.GradientTape() as tape:
+        tape.watch([x, h0, c0])
+        outputs, h, c = layer(x, initial_state=[h0, c0])
+        loss = _probe_loss(outputs, h, c, d_outputs, d_final_state)
+    grads = [np.asarray(g) for g in tape.gradient(loss, [x, h0, c0, *variables])]
+    d_X, d_h0, d_c0, *d_weights = grads
+    return Gradients(d_X=d_X, d_initial_state=LSTMState(d_h0, d_c0),
+                     d_params=LSTMParams(*d_weights))
+
+
+def tf1_cell_gradients(
+    cell: "tf1.BasicLSTMCell | tf1.LSTMCell",
+    X: np.ndarray,
+    d_outputs: np.ndarray,
+    initial_state: Optional[LSTMState] = None,
+    d_final_state: Optional[LSTMState] = None,
+):
+    """Gradients through the real TF 1.x cell matching a mirror, unrolled over ``X``.
+
+    The real cell (:func:`tf1_cell`) is called once per time step under
+    ``tf.GradientTape``; the loss is as in :func:`keras_lstm_gradients`. The
+    gradients of TF's variables are converted to the canonical layout by
+    :func:`lstm_ref.conventions.tf1.from_tf1`, which, being a permutation and a
+    split, maps a gradient exactly as it maps a weight.
+
+    Returns
+    -------
+    lstm_ref.grad.Gradients
+        ``d_X``, ``d_initial_state`` (``h_0`` (N, P), ``c_0`` (N, H)) and
+        ``d_params`` (peepholes and projection included).
+    """
+    from .grad import Gradients
+
+    params = cell._built()
+    real = tf1_cell(cell)
+    x = tf.constant(X)
+    h0, c0 = _initial_state_tensors(X, params, initial_state)
+    names = [v.name.split("/", 1)[1].rsplit(":", 1)[0] for v in real.weights]
+    with tf.GradientTape() as tape:
+        tape.watch([x, h0, c0])
+        state = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(c0, h0)
+        outputs = []
+        for t in range(X.shape[1]):
+            output, state = real(x[:, t], state)
+            outputs.append(output)
+        outputs = tf.stack(outputs, axis=1) if outputs else tf.zeros_like(d_outputs)
+        loss = _probe_loss(outputs, state.h, state.c, d_outputs, d_final_state)
+    d_x, d_h0, d_c0, *d_vars = tape.gradient(loss, [x, h0, c0, *real.weights])
+    d = {name: np.asarray(g) for name, g in zip(names, d_vars)}
+    d_params = tf1.from_tf1(
+        d["kernel"], d["bias"], w_i_diag=d.get("w_i_diag"), w_f_diag=d.get("w_f_diag"),
+        w_o_diag=d.get("w_o_diag"), projection_kernel=d.get("projection/kernel"),
+    )
+    return Gradients(d_X=np.asarray(d_x), d_initial_state=LSTMState(np.asarray(d_h0),
+                     np.asarray(d_c0)), d_params=d_params)
+
+
+def keras_simple_rnn(params, **options):
+    """A built ``keras.layers.SimpleRNN`` (tanh) holding :class:`lstm_ref.rnn.RNNParams`.
+
+    ``kernel`` = ``W`` (D, H), ``recurrent_kernel`` = ``U`` (H, H), ``bias`` =
+    ``b`` (H,); returns every hidden state (N, T, H).
+    """
+    D, H = params.W.shape
+    layer = keras.layers.SimpleRNN(H, use_bias=params.b is not None, return_sequences=True,
+                                   dtype=str(params.W.dtype), **options)
+    layer.build((None, None, D))
+    layer.set_weights([w for w in params if w is not None])
+    return layer
+
+
+def keras_simple_rnn_gradients(X, params, d_outputs, h0=None):
+    """Gradients through ``keras.layers.SimpleRNN`` by ``tf.GradientTape``.
+
+    The loss is ``sum(outputs ⊙ d_outputs)``, as in :func:`keras_lstm_gradients`.
+
+    Returns
+    -------
+    lstm_ref.rnn.RNNGradients
+        ``d_X`` (N, T, D), ``d_h0`` (N, H) and ``d_params`` (``d_H`` is None).
+    """
+    from .rnn import RNNGradients, RNNParams
+
+    layer = keras_simple_rnn(params)
+    x = tf.constant(X)
+    h = tf.constant(np.zeros((X.shape[0], params.W.shape[1]), params.W.dtype) if h0 is None
+                    else h0)
+    variables = [layer.cell.kernel, layer.cell.recurrent_kernel]
+    if params.b is not None:
+        variables.append(layer.cell.bias)
+    with tf.GradientTape() as tape:
+        tape.watch([x, h])
+        loss = tf.reduce_sum(layer(x, initial_state=[h]) * d_outputs)
+    d_x, d_h, *d_weights = (np.asarray(g) for g in tape.gradient(loss, [x, h, *variables]))
+    return RNNGradients(d_X=d_x, d_h0=d_h, d_params=RNNParams(*d_weights))
+
+
+# ---------------------------------------------------------------------------
+# The character model of lstm_ref.train, in Keras 3
+
+
+class KerasCharModel:
+    """:class:`lstm_ref.train.CharModel` as Keras 3 layers, trained the same way.
+
+    An ``LSTM`` returning its sequence and state and a ``Dense`` read-out, both
+    in the model's dtype and holding its weights; the loss is
+    ``SparseCategoricalCrossentropy(from_logits=True)``. :meth:`train` runs
+    the schedule of :func:`lstm_ref.train.train`: one optimizer step per
+    window, the state carried from window to window as a constant, reset to
+    zeros at the first window.
+    """
+
+    def __init__(self, model, optimizer):
+        V, H = model.vocab_size, model.lstm.hidden_size
+        dtype = str(model.W_y.dtype)
+        self.lstm = keras.layers.LSTM(H, return_sequences=True,
+                                      return_state=True, dtype=dtype)
+        self.dense = keras.layers.Dense(V, dtype=dtype)
+        self.lstm.build((None, None, V))
+        self.dense.build((None, None, H))
+        self.lstm.set_weights(to_keras(model.lstm))
+        self.dense.set_weights([model.W_y, model.b_y])
+        self.variables = [*self.lstm.trainable_variables,
+                          *self.dense.trainable_variables]
+        # A Loss computes in floatx (float32) unless told otherwise.
+        self.loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, dtype=dtype)
+        self.optimizer = optimizer
+        self.V, self.H, self.dtype = V, H, dtype
+        self.step = tf.function(self._step)
+
+    def _step(self, inputs, targets, h, c):
+        """One window: loss, gradients by GradientTape, one update."""
+        with tf.GradientTape() as tape:
+            x = tf.one_hot(inputs, self.V, dtype=self.dtype)  # (N, T, V)
+            outputs, h, c = self.lstm(x, initial_state=[h, c])
+            loss = self.loss(targets, self.dense(outputs))
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return loss, h, c
+
+    def train(self, inputs, targets, steps: int) -> np.ndarray:
+        """Train on windows (K, N, T) from :func:`lstm_ref.train.bptt_windows`;
+        return every step's loss (before its update), shape (steps,)."""
+        losses = np.empty(steps)
+        for k in range(steps):
+            window = k % len(inputs)
+            if window == 0:  # a new pass over the text starts from zeros
+                h = c = tf.zeros((inputs.shape[1], self.H), self.dtype)
+            loss, h, c = self.step(inputs[window], targets[window], h, c)
+            losses[k] = float(loss)
+        return losses
+
+    def weights(self):
+        """The current weights as a :class:`lstm_ref.train.CharModel`."""
+        from .train import CharModel
+
+        return CharModel.from_arrays(dict(zip(["W", "U", "b", "W_y", "b_y"],
+                                              (np.asarray(v) for v in self.variables))))

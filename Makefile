@@ -1,20 +1,26 @@
-# lstm_ref: `make html` builds the book, `make test` runs the tests.
-# Both create .venv and install requirements.txt first when needed.
+# lstm_ref: `make html` builds the book, `make test` runs the tests, `make bench`
+# times the forward pass. All create .venv and install requirements.txt first
+# when needed.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Touched after a complete install; rebuilt whenever the pins or packaging change.
 INSTALLED := $(VENV)/.installed
+# Touched after requirements-bench.txt (PyTorch) installed; optional.
+BENCH_INSTALLED := $(VENV)/.installed-bench
+# Where `make bench` writes its measurements; the book's Performance chapter plots this file.
+BENCH_JSON ?= book/data/benchmark.json
 
 SPHINXOPTS ?=
 BUILDDIR   := _build
 
-.PHONY: html test clean help
+.PHONY: html test bench clean help
 
 help:
 	@echo "make html   build the book into $(BUILDDIR)/html (executes every changed chapter)"
 	@echo "make test   run the test suite"
+	@echo "make bench  time lstm_ref, Keras and PyTorch; write $(BENCH_JSON) (minutes)"
 	@echo "make clean  remove $(BUILDDIR) (build output and the execution cache)"
 
 $(INSTALLED): requirements.txt pyproject.toml
@@ -33,6 +39,16 @@ html: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q
+
+# PyTorch is optional: if it cannot be installed, the benchmark runs without it.
+$(BENCH_INSTALLED): requirements-bench.txt $(INSTALLED)
+	@if $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt; \
+	then touch $@; \
+	else echo "make bench: could not install requirements-bench.txt; timing without PyTorch"; fi
+
+bench: $(BENCH_INSTALLED)
+	mkdir -p $(dir $(BENCH_JSON))
+	$(BIN)/python -m lstm_ref.bench --sweep --json $(BENCH_JSON)
 
 clean:
 	rm -rf $(BUILDDIR)

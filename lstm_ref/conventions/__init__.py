@@ -7,8 +7,10 @@ and back. None of them re-implements the cell.
   ``MultiRNNCell``, ``LayerNormBasicLSTMCell``
 * :mod:`~lstm_ref.conventions.per_gate` — one matrix per gate (colah, seed 003)
 * :mod:`~lstm_ref.conventions.seed004` — the seed-004 exercise cell
+* :mod:`~lstm_ref.conventions.torch` — PyTorch ``nn.LSTM`` (NumPy only; no
+  torch import)
 """
 
-from . import keras, per_gate, seed004, tf1
+from . import keras, per_gate, seed004, tf1, torch
 
-__all__ = ["keras", "per_gate", "seed004", "tf1"]
+__all__ = ["keras", "per_gate", "seed004", "tf1", "torch"]

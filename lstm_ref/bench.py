@@ -1,0 +1,628 @@
+"""Benchmark: lstm_ref's readable and fast forward passes, the frameworks, the lower bound.
+
+Run it as ``python -m lstm_ref.bench`` (``make bench`` does, and installs
+PyTorch first if it can). For each size it times, in float32, forward only:
+
+* ``lstm_ref`` readable: :func:`lstm_ref.lstm_sequence`;
+* ``lstm_ref`` fast: :class:`lstm_ref.fast.FastLSTM`, its weights prepared
+  before timing, as the frameworks' layers are built before timing;
+* the matrix multiplies alone, :func:`matmul_lower_bound`: ``X W`` once and
+  ``h_{t-1} U`` for every step, what any implementation built on these
+  multiplies must at least spend;
+* Keras 3 ``LSTM`` compiled (``tf.function``) and eager;
+* PyTorch ``nn.LSTM`` on the CPU, when ``torch`` can be imported.
+
+Each figure is the median of ``--repeats`` runs (at least 5) after one
+warm-up run, and is shown as a ratio to the lower bound and to the fastest
+framework of the same run. Before anything is timed, its output is compared
+with the readable path's by :func:`lstm_ref.verify.compare`, so a wrong
+answer is never timed. ``--json PATH`` writes every measurement, the machine
+and the library versions; ``--sweep`` adds the series over sequence length
+and hidden size that the book's *Performance* chapter plots.
+
+TensorFlow, Keras and PyTorch are imported inside functions only:
+``import lstm_ref.bench`` needs NumPy alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, NamedTuple, Optional
+
+import numpy as np
+
+from . import __version__, verify
+from .cell import preactivations
+from .fast import FastLSTM
+from .params import LSTMParams
+from .sequence import lstm_sequence
+
+# ---------------------------------------------------------------------------
+# What a forward pass costs
+
+
+def matmul_flops(N: int, T: int, D: int, H: int) -> dict[str, int]:
+    """Floating-point operations of the matrix multiplies of one forward pass.
+
+    Implements :eq:`eq-flops-input` and :eq:`eq-flops-recurrent`. An (m, k)
+    by (k, n) product takes m n k multiplications and as many additions:
+    ``x_t W`` is (N, D) by (D, 4H) and ``h_{t-1} U`` is (N, H) by (H, 4H),
+    each done T times.
+
+    Returns
+    -------
+    dict
+        ``"input"``: 8 N T D H; ``"recurrent"``: 8 N T H²; ``"total"``: their sum.
+    """
+    flops = {"input": 2 * N * T * D * 4 * H, "recurrent": 2 * N * T * H * 4 * H}
+    flops["total"] = flops["input"] + flops["recurrent"]
+    return flops
+
+
+def elementwise_bytes(N: int, T: int, H: int, itemsize: int) -> int:
+    """Bytes the elementwise work of a forward pass must read and write, at least.
+
+    Implements :eq:`eq-bytes-elementwise`. Per step and example: read the two
+    products ``x_t W + b`` and ``h_{t-1} U`` (4H values each) and ``c_{t-1}``
+    (H), write ``c_t`` and ``h_t`` (H each): 11 H values of ``itemsize``
+    bytes, with every intermediate kept in registers. A NumPy implementation,
+    which makes a full pass over memory per operation, moves several times this.
+    """
+    return (4 * H + 4 * H + H + H + H) * N * T * itemsize
+
+
+# ---------------------------------------------------------------------------
+# The sizes
+
+
+class Size(NamedTuple):
+    """A problem size: batch N, time steps T, input features D, hidden units H."""
+
+    N: int
+    T: int
+    D: int
+    H: int
+
+    def __str__(self) -> str:
+        return f"N={self.N} T={self.T} D={self.D} H={self.H}"
+
+
+SIZES = {
+    "small": Size(N=1, T=50, D=32, H=32),
+    "medium": Size(N=32, T=100, D=128, H=128),
+    "large": Size(N=64, T=200, D=512, H=512),
+}
+# The book's figures: time against T (N=32, D=H=128) and against H (N=32, T=100).
+SWEEP_T = [Size(32, T, 128, 128) for T in (25, 50, 100, 200, 400)]
+SWEEP_H = [Size(32, 100, H, H) for H in (32, 64, 128, 256, 512)]
+
+
+def problem(size: Size, dtype=np.float32, seed: int = 0) -> tuple[np.ndarray, LSTMParams]:
+    """Inputs ``X`` (N, T, D) and weights of Glorot-like scale, i, f, g, o blocks."""
+    rng = np.random.default_rng(seed)
+    N, T, D, H = size
+    params = LSTMParams(
+        W=rng.normal(scale=D**-0.5, size=(D, 4 * H)).astype(dtype),
+        U=rng.normal(scale=H**-0.5, size=(H, 4 * H)).astype(dtype),
+        b=rng.normal(scale=0.1, size=4 * H).astype(dtype),
+    )
+    return rng.normal(size=(N, T, D)).astype(dtype), params
+
+
+def matmul_lower_bound(
+    fast: FastLSTM, X: np.ndarray, hidden: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Only the matrix multiplies of a forward pass: the time no implementation beats.
+
+    The fast path's own multiplies and nothing else: the input projection of
+    all steps in one multiply (:meth:`lstm_ref.fast.FastLSTM.input_projection`,
+    with its copy of ``X`` into the multiply's layout and the bias as a row
+    of the weights), then ``h_{t-1} U`` for t = 1 ... T
+    (:meth:`~lstm_ref.fast.FastLSTM.recurrent_projection`), with ``h_0 = 0``
+    and the others read from ``hidden`` as the fast path reads its outputs.
+    Costs :func:`matmul_flops`.
+
+    Parameters
+    ----------
+    fast : FastLSTM
+        The prepared weights.
+    X : ndarray, shape (N, T, D)
+    hidden : ndarray, shape (N, T, H)
+        Hidden states to multiply (a forward pass's outputs).
+
+    Returns
+    -------
+    Z_x : ndarray, shape (4, T, N, H)
+        ``x_t W + b`` for every step, in the fast path's internal layout.
+    z : ndarray, shape (4, N, H)
+        The last product, ``h_{T-1} U``, in the same layout.
+    """
+    N, T, _ = X.shape
+    Z_x = fast.input_projection(X)  # (4, T, N, H)
+    z = np.empty_like(Z_x[:, 0])  # (4, N, H)
+    h = np.zeros_like(hidden[:, 0])  # h_0
+    for t in range(T):
+        fast.recurrent_projection(h, out=z)
+        h = hidden[:, t]
+    return Z_x, z
+
+
+# ---------------------------------------------------------------------------
+# Timing
+
+
+@dataclass
+class Timing:
+    """The runs of one implementation at one size, in seconds."""
+
+    implementation: str
+    size: str
+    N: int
+    T: int
+    D: int
+    H: int
+    dtype: str
+    seconds: list[float]
+    max_abs_error: Optional[float] = None
+    ratio_to_lower_bound: Optional[float] = None
+    ratio_to_fastest_framework: Optional[float] = None
+
+    @property
+    def median(self) -> float:
+        """Median of the runs, in seconds."""
+        return statistics.median(self.seconds)
+
+
+def time_runs(
+    runs: list[Callable[[], object]], repeats: int, settle: float = 1.0, rounds: int = 3
+) -> list[list[float]]:
+    """Seconds of ``repeats`` calls of each of ``runs``, in ``rounds`` rounds.
+
+    In every round each run gets a pause of ``settle`` seconds, one untimed
+    warm-up call and its share of the timed calls, in a row. Runs do not take
+    turns call by call: the worker threads of PyTorch (OpenMP), TensorFlow
+    and OpenBLAS keep spinning for a while after a call and slow down
+    whatever runs next (measured here, the fast path took 1.4 times as long
+    right after PyTorch's LSTM as before it); the pause lets them go to
+    sleep. Rounds spread each run's calls over the whole benchmark, so that
+    a change in the machine's load does not fall on one run only.
+    """
+    rounds = max(1, min(rounds, repeats))
+    shares = [repeats // rounds + (k < repeats % rounds) for k in range(rounds)]
+    seconds = [[] for _ in runs]
+    for share in shares:
+        for run, times in zip(runs, seconds):
+            time.sleep(settle)
+            run()
+            for _ in range(share):
+                start = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - start)
+    return seconds
+
+
+# The timed runs are float32, and float32 implementations that sum the D + H
+# products of a step in different orders (blocked BLAS, oneDNN) drift apart by
+# a few float32 ulps per step: up to 1.6e-6 over T = 200 steps at H = 512
+# (PyTorch). A wrong gate order, bias or transpose gives errors near 0.1, so
+# 1e-5 still catches every real mistake; the tight float64 bar (1e-12) is
+# applied to every contender first, by verify_contenders.
+FLOAT32_TOLERANCE = 1e-5
+# The float64 check before any timing: small, but every axis a different size.
+CHECK_SIZE = Size(N=3, T=20, D=5, H=7)
+LOWER_BOUND = "matmul lower bound"
+
+
+class Contender(NamedTuple):
+    """An implementation to time.
+
+    ``prepare(X, params, outputs)`` builds what does not depend on the data's
+    values (a layer, a compiled function, converted weights) and returns
+    ``(run, result)``: ``run()`` is what gets timed, ``result(answer)`` what
+    of its answer :func:`check` compares with ``outputs`` (N, T, H), the
+    readable path's. ``framework`` marks the contenders over which the ratio
+    "to the fastest framework" is taken.
+    """
+
+    name: str
+    framework: bool
+    prepare: Callable
+
+
+def check(contender: Contender, run, result, X, params, outputs, tolerance=None) -> float:
+    """Compare a contender's answer with the readable path's; raise if they differ.
+
+    Returns the max abs error. lstm_ref's own paths are compared with the
+    readable path as the reference; a framework is the reference for the
+    readable path, as everywhere in the book. The lower bound computes no
+    LSTM: its last pre-activation is compared with
+    :func:`lstm_ref.cell.preactivations` of the readable path's states.
+    """
+    answer = result(run())
+    if contender.name == LOWER_BOUND:
+        h_before = outputs[:, -2] if X.shape[1] > 1 else np.zeros_like(outputs[:, 0])
+        pairs = {"z_T": (answer, preactivations(X[:, -1], h_before, params))}
+        against = "lstm_ref.cell.preactivations"
+    elif contender.framework:
+        pairs, against = {"outputs": (outputs, answer)}, contender.name
+    else:
+        pairs, against = {"outputs": (answer, outputs)}, "lstm_ref.lstm_sequence"
+    return verify.compare(pairs, against=against, tolerance=tolerance).max_abs_error
+
+
+def _outputs(answer):
+    return np.asarray(answer)
+
+
+def _readable(X, params, outputs):
+    return lambda: lstm_sequence(X, params)[0], _outputs
+
+
+def _fast(X, params, outputs):
+    # Prepared once, as a framework's layer holds its weights before it is timed;
+    # profile_fast reports what preparing costs.
+    fast = FastLSTM(params)
+    return lambda: fast(X)[0], _outputs
+
+
+def _lower_bound(X, params, outputs):
+    fast = FastLSTM(params)
+
+    def last_preactivation(answer):  # x_T W + b + h_{T-1} U, gates i, f, g, o
+        Z_x, z = answer
+        return fast.to_canonical(Z_x[:, -1] + z)
+    return lambda: matmul_lower_bound(fast, X, outputs), last_preactivation
+
+
+def _keras(compiled: bool) -> Contender:
+    def prepare(X, params, outputs):
+        from .frameworks import keras_lstm, tf
+
+        layer = keras_lstm(params, return_sequences=True, return_state=False)
+        call = tf.function(layer) if compiled else layer
+        X_tf = tf.constant(X)
+        return lambda: np.asarray(call(X_tf)), _outputs
+
+    return Contender("Keras 3 LSTM, " + ("tf.function" if compiled else "eager"), True,
+                     prepare)
+
+
+def torch_lstm(params: LSTMParams):
+    """A ``torch.nn.LSTM`` (one layer, batch first) holding ``params``, in their dtype.
+
+    The weights go in through :func:`lstm_ref.conventions.torch.to_torch` and
+    are read back out through :func:`lstm_ref.conventions.torch.from_torch`,
+    which must give ``params`` exactly. Imports torch.
+    """
+    import torch
+
+    from .conventions.torch import from_torch, to_torch
+
+    lstm = torch.nn.LSTM(params.input_size, params.hidden_size, batch_first=True,
+                         bias=params.b is not None, dtype=getattr(torch, params.dtype.name))
+    with torch.no_grad():
+        for parameter, array in zip(lstm.parameters(), to_torch(params)):
+            parameter.copy_(torch.from_numpy(array))
+    back = from_torch(*(p.detach().numpy() for p in lstm.parameters()))
+    verify.compare({name: (getattr(back, name), getattr(params, name)) for name in "WUb"},
+                   against="nn.LSTM's weights, read back", tolerance=0.0)
+    return lstm
+
+
+def _torch(X, params, outputs):
+    import torch
+
+    lstm, X_torch = torch_lstm(params), torch.from_numpy(X)
+
+    def run():
+        with torch.no_grad():
+            return lstm(X_torch)[0]
+    return run, lambda answer: answer.numpy()
+
+
+def torch_available() -> bool:
+    """Whether ``import torch`` works here (it is optional: requirements-bench.txt)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def contenders(frameworks: bool = True, eager: bool = True) -> list[Contender]:
+    """Everything to time: lstm_ref's two paths, the lower bound, and the frameworks.
+
+    PyTorch is included only if it imports; ``eager=False`` leaves out the
+    (slow) eager Keras layer, ``frameworks=False`` every framework.
+    """
+    found = [Contender("lstm_ref readable", False, _readable),
+             Contender("lstm_ref fast", False, _fast),
+             Contender(LOWER_BOUND, False, _lower_bound)]
+    if frameworks:
+        found.append(_keras(compiled=True))
+        if eager:
+            found.append(_keras(compiled=False))
+        if torch_available():
+            found.append(Contender("PyTorch nn.LSTM", True, _torch))
+    return found
+
+
+def verify_contenders(candidates: list[Contender]) -> dict[str, float]:
+    """Check every contender in float64 against the readable path, to 1e-12.
+
+    On :data:`CHECK_SIZE`: this is where a weight conversion (Keras, PyTorch)
+    or the fast path's reordering would show an error, at float64's tight
+    bar. Returns the max abs error of each; raises on a mismatch.
+    """
+    X, params = problem(CHECK_SIZE, np.float64, seed=1)
+    outputs = lstm_sequence(X, params)[0]
+    errors = {}
+    for contender in candidates:
+        run, result = contender.prepare(X, params, outputs)
+        errors[contender.name] = check(contender, run, result, X, params, outputs)
+    return errors
+
+
+def bench_size(
+    label: str, size: Size, candidates: list[Contender], repeats: int, dtype=np.float32,
+    settle: float = 1.0,
+) -> list[Timing]:
+    """Check, then time, every contender at one size; ratios filled in.
+
+    The check compares each contender's answer with the readable path's
+    (:func:`check`; :data:`FLOAT32_TOLERANCE` in float32), so that a wrong
+    answer is never timed.
+    """
+    X, params = problem(size, dtype)
+    outputs = lstm_sequence(X, params)[0]  # (N, T, H): what everyone must compute
+    tolerance = FLOAT32_TOLERANCE if np.dtype(dtype) == np.float32 else None
+    runs, errors = [], []
+    for contender in candidates:
+        run, result = contender.prepare(X, params, outputs)
+        errors.append(check(contender, run, result, X, params, outputs, tolerance))
+        runs.append(run)
+    seconds = time_runs(runs, repeats, settle)
+    timings = [Timing(c.name, label, *size, np.dtype(dtype).name, s, error)
+               for c, s, error in zip(candidates, seconds, errors)]
+    bound = next(t.median for t in timings if t.implementation == LOWER_BOUND)
+    framework_medians = [t.median for t, c in zip(timings, candidates) if c.framework]
+    for timing in timings:
+        timing.ratio_to_lower_bound = timing.median / bound
+        if framework_medians:
+            timing.ratio_to_fastest_framework = timing.median / min(framework_medians)
+    return timings
+
+
+# ---------------------------------------------------------------------------
+# Where the fast path's time goes
+
+
+def numpy_call_seconds(repeats: int = 2000) -> float:
+    """Median time of one ufunc call with ``out=`` on a one-element array.
+
+    What every NumPy operation costs before it touches any data: parsing its
+    arguments, choosing a loop, checking ``out``. The fast path's loop pays it
+    about ten times per step.
+    """
+    a, out = np.ones(1, np.float32), np.empty(1, np.float32)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.add(a, a, out=out)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def profile_fast(
+    size: Size, repeats: int, dtype=np.float32, settle: float = 1.0
+) -> dict[str, float]:
+    """Median seconds of the fast path and of its parts, at one size.
+
+    Keys: ``"fast"`` (all of :meth:`FastLSTM.__call__`), ``"prepare"``
+    (making the :class:`FastLSTM`, which :func:`~lstm_ref.fast.lstm_sequence_fast` adds to
+    every call), ``"lower_bound"``
+    (:func:`matmul_lower_bound`), ``"input_projection"`` (its first part:
+    the time-major copy of X, the one multiply and the bias),
+    ``"input_projection_per_step"`` (the same product as T multiplies of
+    (N, D) rows, as the readable path does it; checked equal first) and
+    ``"numpy_call"`` (:func:`numpy_call_seconds`). The elementwise work and
+    the loop's overhead are ``fast - lower_bound``; the recurrent multiplies
+    ``lower_bound - input_projection``.
+    """
+    X, params = problem(size, dtype)
+    fast = FastLSTM(params)
+    outputs = fast(X)[0]
+    N, T, D = X.shape
+    W = fast.W  # (4, D, H), gates i, f, o, g
+
+    def per_step():  # x_t W + b for every t, one step at a time
+        Z_x = np.empty((4, T, N, params.hidden_size), dtype)
+        for t in range(T):
+            np.matmul(X[:, t], W, out=Z_x[:, t])
+            np.add(Z_x[:, t], fast.b, out=Z_x[:, t])
+        return Z_x
+
+    verify.compare({"x_t W + b": (per_step(), fast.input_projection(X))},
+                   against="the input projection in one multiply",
+                   tolerance=FLOAT32_TOLERANCE if np.dtype(dtype) == np.float32 else None)
+    runs = {"fast": lambda: fast(X), "prepare": lambda: FastLSTM(params),
+            "lower_bound": lambda: matmul_lower_bound(fast, X, outputs),
+            "input_projection": lambda: fast.input_projection(X),
+            "input_projection_per_step": per_step}
+    seconds = time_runs(list(runs.values()), repeats, settle)
+    profile = {name: statistics.median(s) for name, s in zip(runs, seconds)}
+    profile["numpy_call"] = numpy_call_seconds()
+    return profile
+
+
+def format_profile(label: str, size: Size, profile: dict[str, float]) -> str:
+    """Where the fast path's time goes, as text."""
+    T = size.T
+    elementwise = profile["fast"] - profile["lower_bound"]
+    recurrent = profile["lower_bound"] - profile["input_projection"]
+    ms = 1e3
+    return (
+        f"{label}: the fast path's {profile['fast'] * ms:.3f} ms = "
+        f"input projection {profile['input_projection'] * ms:.3f} ms "
+        f"(as T multiplies: {profile['input_projection_per_step'] * ms:.3f} ms)"
+        f" + recurrent multiplies {recurrent * ms:.3f} ms"
+        f" + elementwise work and loop {elementwise * ms:.3f} ms"
+        f" ({elementwise / T * 1e6:.1f} us per step;"
+        f" one NumPy call costs {profile['numpy_call'] * 1e6:.2f} us)")
+
+
+# ---------------------------------------------------------------------------
+# The machine
+
+
+def blas_threads() -> Optional[int]:
+    """Threads of the OpenBLAS that NumPy loaded, or ``None`` if it cannot be asked."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line}
+    except OSError:
+        return None
+    names = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+             "openblas_get_num_threads")
+    for path in paths:
+        library = ctypes.CDLL(path)
+        for name in names:
+            if hasattr(library, name):
+                return int(getattr(library, name)())
+    return None
+
+
+def cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo, else :func:`platform.processor`."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def environment(frameworks: bool = True) -> dict:
+    """Date, machine, thread counts and library versions, for the report and the JSON."""
+    threads = {"cpu_count": os.cpu_count(), "numpy_openblas": blas_threads()}
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "lstm_ref": __version__}
+    if frameworks:
+        from .frameworks import tf, versions as framework_versions
+
+        versions.update(framework_versions())
+        threads["tensorflow_intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
+        threads["tensorflow_inter_op"] = tf.config.threading.get_inter_op_parallelism_threads()
+        if torch_available():
+            import torch
+
+            versions["torch"] = torch.__version__
+            threads["torch"] = torch.get_num_threads()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpu": cpu_model(), "platform": platform.platform(),
+                    "load_average_at_start": list(os.getloadavg())},
+        "threads": threads,
+        "versions": versions,
+        "torch": ("measured" if "torch" in versions else
+                  "ABSENT, not timed: torch is not importable (make bench installs "
+                  "it from requirements-bench.txt when it can)"),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+
+def format_table(label: str, size: Size, timings: list[Timing]) -> str:
+    """One size's results as a text table."""
+    flops = matmul_flops(*size)
+    lines = [f"{label}: {size}, {timings[0].dtype}, {flops['total'] / 1e9:.3g} GFLOP of "
+             "matrix multiplies",
+             f"  {'implementation':27} {'median ms':>10} {'x lower bound':>14} "
+             f"{'x fastest fw':>13} {'max abs error':>14}"]
+    for t in timings:
+        fastest = ("" if t.ratio_to_fastest_framework is None
+                   else f"{t.ratio_to_fastest_framework:.2f}")
+        lines.append(f"  {t.implementation:27} {t.median * 1e3:10.3f} "
+                     f"{t.ratio_to_lower_bound:14.2f} {fastest:>13} {t.max_abs_error:14.1e}")
+    return "\n".join(lines)
+
+
+def format_environment(env: dict) -> str:
+    """The machine, threads and versions as a few lines of text."""
+    threads = ", ".join(f"{k} {v}" for k, v in env["threads"].items())
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    load = ", ".join(f"{x:.2f}" for x in env["machine"]["load_average_at_start"])
+    return (f"{env['date']}  {env['machine']['cpu']}  ({env['machine']['platform']})\n"
+            f"threads: {threads}\nversions: {versions}\nload average: {load}\n"
+            f"PyTorch: {env['torch']}")
+
+
+def main(argv: Optional[list[str]] = None) -> dict:
+    """Command line: ``python -m lstm_ref.bench [--json PATH] [--sweep] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m lstm_ref.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", metavar="PATH", help="write every measurement to PATH")
+    parser.add_argument("--repeats", type=int, default=9,
+                        help="timed runs per measurement, in three rounds after a "
+                             "warm-up each (>= 5)")
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--sweep", action="store_true",
+                        help="also time over T and over H (the book's figures)")
+    args = parser.parse_args(argv)
+    if args.repeats < 5:
+        parser.error(f"--repeats: expected at least 5, got {args.repeats}")
+
+    env = environment()
+    print(format_environment(env), flush=True)
+    checked = verify_contenders(contenders())
+    print(f"\nchecked in float64 against the readable path ({CHECK_SIZE}), tolerance 1e-12:")
+    for name, error in checked.items():
+        print(f"  {name:27} max abs error {error:.1e}")
+    print(f"float32 timings below are checked first, tolerance {FLOAT32_TOLERANCE:.0e}")
+    results, profiles = [], {}
+    for label in args.sizes:
+        timings = bench_size(label, SIZES[label], contenders(), args.repeats)
+        print("\n" + format_table(label, SIZES[label], timings), flush=True)
+        results += timings
+        profiles[label] = profile_fast(SIZES[label], args.repeats)
+        print(format_profile(label, SIZES[label], profiles[label]), flush=True)
+    sweeps = {}
+    if args.sweep:
+        for axis, sizes in (("T", SWEEP_T), ("H", SWEEP_H)):
+            sweeps[axis] = []
+            for size in sizes:
+                timings = bench_size(f"sweep {axis}", size, contenders(eager=False),
+                                     args.repeats)
+                print("\n" + format_table(f"sweep over {axis}", size, timings), flush=True)
+                sweeps[axis] += timings
+    report = {**env, "repeats": args.repeats, "warmup": 1, "float64_check": checked,
+              "float32_tolerance": FLOAT32_TOLERANCE,
+              "load_average_at_end": list(os.getloadavg()),
+              "results": [_record(t) for t in results], "profiles": profiles,
+              "sweeps": {axis: [_record(t) for t in ts] for axis, ts in sweeps.items()}}
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(report, file, indent=1)
+            file.write("\n")
+        print(f"\nwrote {args.json}")
+    return report
+
+
+def _record(timing: Timing) -> dict:
+    return {**asdict(timing), "median": timing.median}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 # lstm_ref: `make html` builds the book, `make test` runs the tests, `make bench`
-# times the forward pass. All create .venv and install requirements.txt first
-# when needed.
+# times the forward and backward passes. All create .venv and install
+# requirements.txt first when needed.
 
 PYTHON ?= python3
 VENV   := .venv

@@ -1,7 +1,8 @@
-"""Benchmark: lstm_ref's readable and fast forward passes, the frameworks, the lower bound.
+"""Benchmark: lstm_ref's readable and fast paths, the frameworks, the lower bound.
 
 Run it as ``python -m lstm_ref.bench`` (``make bench`` does, and installs
-PyTorch first if it can). For each size it times, in float32, forward only:
+PyTorch first if it can). For each size it times, in float32, first the
+forward pass alone:
 
 * ``lstm_ref`` readable: :func:`lstm_ref.lstm_sequence`;
 * ``lstm_ref`` fast: :class:`lstm_ref.fast.FastLSTM`, its weights prepared
@@ -10,15 +11,24 @@ PyTorch first if it can). For each size it times, in float32, forward only:
   ``h_{t-1} U`` for every step, what any implementation built on these
   multiplies must at least spend;
 * Keras 3 ``LSTM`` compiled (``tf.function``) and eager;
-* PyTorch ``nn.LSTM`` on the CPU, when ``torch`` can be imported.
+* PyTorch ``nn.LSTM`` on the CPU, when ``torch`` can be imported;
+
+then a forward and backward pass (the gradients of the loss ``sum(outputs)``
+with respect to the inputs and every weight) of the same: the readable
+:func:`lstm_ref.grad.forward` and :func:`~lstm_ref.grad.backward`; the fast
+:meth:`lstm_ref.fast.FastLSTM.forward` and
+:meth:`~lstm_ref.fast.FastLSTM.backward`; the matrix multiplies of both
+passes alone, :func:`matmul_lower_bound_backward`; Keras under
+``tf.GradientTape``, compiled and eager; PyTorch's ``.backward()``.
 
 Each figure is the median of ``--repeats`` runs (at least 5) after one
 warm-up run, and is shown as a ratio to the lower bound and to the fastest
 framework of the same run. Before anything is timed, its output is compared
-with the readable path's by :func:`lstm_ref.verify.compare`, so a wrong
-answer is never timed. ``--json PATH`` writes every measurement, the machine
-and the library versions; ``--sweep`` adds the series over sequence length
-and hidden size that the book's *Performance* chapter plots.
+with the readable path's by :func:`lstm_ref.verify.compare` (outputs, or
+gradients), so a wrong answer is never timed. ``--json PATH`` writes every
+measurement, the machine and the library versions; ``--sweep`` adds the
+series over sequence length and hidden size that the book's *Performance*
+chapter plots, for both.
 
 TensorFlow, Keras and PyTorch are imported inside functions only:
 ``import lstm_ref.bench`` needs NumPy alone.
@@ -41,7 +51,8 @@ import numpy as np
 
 from . import __version__, verify
 from .cell import preactivations
-from .fast import FastLSTM
+from .fast import FastCache, FastLSTM
+from .grad import backward, forward
 from .params import LSTMParams
 from .sequence import lstm_sequence
 
@@ -64,6 +75,29 @@ def matmul_flops(N: int, T: int, D: int, H: int) -> dict[str, int]:
     """
     flops = {"input": 2 * N * T * D * 4 * H, "recurrent": 2 * N * T * H * 4 * H}
     flops["total"] = flops["input"] + flops["recurrent"]
+    return flops
+
+
+def backward_matmul_flops(N: int, T: int, D: int, H: int) -> dict[str, int]:
+    """Floating-point operations of the matrix multiplies of one backward pass.
+
+    Implements :eq:`eq-flops-backward`. Each product of the forward pass,
+    ``x_t W`` and ``h_{t-1} U``, is differentiated with respect to both of
+    its factors, and each derivative is a product of the same size:
+    ``d_z_t U^T`` (N, 4H) by (4H, H), T times; ``d_Z W^T`` (N T, 4H) by
+    (4H, D); ``X^T d_Z`` (D, N T) by (N T, 4H) and ``H_{prev}^T d_Z``
+    (H, N T) by (N T, 4H), as in :func:`matmul_flops`.
+
+    Returns
+    -------
+    dict
+        ``"recurrent"``: 8 N T H² (``d_z_t U^T``); ``"inputs"``: 8 N T D H
+        (``d_X``); ``"weights"``: 8 N T (D + H) H (``d_W`` and ``d_U``);
+        ``"total"``: their sum, 16 N T (D + H) H, twice the forward pass's.
+    """
+    flops = {"recurrent": T * 2 * N * 4 * H * H, "inputs": 2 * N * T * 4 * H * D,
+             "weights": 2 * D * N * T * 4 * H + 2 * H * N * T * 4 * H}
+    flops["total"] = sum(flops.values())
     return flops
 
 
@@ -155,6 +189,46 @@ def matmul_lower_bound(
     return Z_x, z
 
 
+def matmul_lower_bound_backward(
+    fast: FastLSTM, X: np.ndarray, cache: FastCache, d_Z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """Only the matrix multiplies of a forward and a backward pass.
+
+    The forward pass's (:func:`matmul_lower_bound`), then the fast path's
+    backward multiplies and nothing else: ``d_z_t U^T`` for t = T ... 1
+    (:meth:`lstm_ref.fast.FastLSTM.recurrent_grads`), ``d_W`` with ``d_b``
+    and ``d_U`` (:meth:`~lstm_ref.fast.FastLSTM.weight_grads`) and ``d_X``
+    (:meth:`~lstm_ref.fast.FastLSTM.input_grads`), from the gradients of the
+    pre-activations ``d_Z`` that a backward pass computed. Costs
+    :func:`matmul_flops` plus :func:`backward_matmul_flops`.
+
+    Parameters
+    ----------
+    fast : FastLSTM
+        The prepared weights.
+    X : ndarray, shape (N, T, D)
+    cache : FastCache
+        From ``fast.forward(X)``: the hidden states and the inputs to multiply.
+    d_Z : ndarray, shape (T, N, 4H)
+        Gradients of the pre-activations, gate blocks i, f, g, o
+        (:meth:`~lstm_ref.fast.FastLSTM.preactivation_grads`).
+
+    Returns
+    -------
+    d_X : ndarray, shape (N, T, D)
+    d_W : ndarray, shape (D, 4H)
+    d_U : ndarray, shape (H, 4H)
+    d_b : ndarray, shape (4H,), or None
+        What these multiplies compute: the gradients, given ``d_Z``.
+    """
+    matmul_lower_bound(fast, X, cache.outputs)
+    d_h = np.empty_like(cache.hidden[0])  # (N, H)
+    for d_z in d_Z[::-1]:
+        fast.recurrent_grads(d_z, out=d_h)
+    d_W, d_U, d_b = fast.weight_grads(cache, d_Z)
+    return fast.input_grads(d_Z), d_W, d_U, d_b
+
+
 # ---------------------------------------------------------------------------
 # Timing
 
@@ -174,6 +248,8 @@ class Timing:
     max_abs_error: Optional[float] = None
     ratio_to_lower_bound: Optional[float] = None
     ratio_to_fastest_framework: Optional[float] = None
+    mode: str = "forward"  # or "forward+backward"
+    max_rel_error: Optional[float] = None
 
     @property
     def median(self) -> float:
@@ -216,46 +292,79 @@ def time_runs(
 # 1e-5 still catches every real mistake; the tight float64 bar (1e-12) is
 # applied to every contender first, by verify_contenders.
 FLOAT32_TOLERANCE = 1e-5
+# Gradients are sums over all N T rows and reach magnitudes of hundreds at the
+# large size, and float32 rounds relative to the magnitude: a gradient's
+# float32 check is FLOAT32_TOLERANCE times its largest magnitude (at least 1),
+# the same relative bar as the outputs'.
 # The float64 check before any timing: small, but every axis a different size.
 CHECK_SIZE = Size(N=3, T=20, D=5, H=7)
 LOWER_BOUND = "matmul lower bound"
+FORWARD, BACKWARD = "forward", "forward+backward"
+GRADIENT_NAMES = ("d_X", "d_W", "d_U", "d_b")
 
 
 class Contender(NamedTuple):
-    """An implementation to time.
+    """An implementation to time, in one mode: forward, or forward and backward.
 
-    ``prepare(X, params, outputs)`` builds what does not depend on the data's
-    values (a layer, a compiled function, converted weights) and returns
-    ``(run, result)``: ``run()`` is what gets timed, ``result(answer)`` what
-    of its answer :func:`check` compares with ``outputs`` (N, T, H), the
-    readable path's. ``framework`` marks the contenders over which the ratio
-    "to the fastest framework" is taken.
+    ``prepare(X, params, reference)`` builds what does not depend on the
+    data's values (a layer, a compiled function, converted weights) and
+    returns ``(run, result)``: ``run()`` is what gets timed, ``result(answer)``
+    what of its answer :func:`check` compares with ``reference``, the
+    readable path's: the outputs (N, T, H) in :data:`FORWARD` mode, and in
+    :data:`BACKWARD` mode the gradients of ``sum(outputs)`` by name
+    (:data:`GRADIENT_NAMES`). ``framework`` marks the contenders over which
+    the ratio "to the fastest framework" is taken.
     """
 
     name: str
     framework: bool
     prepare: Callable
+    mode: str = FORWARD
 
 
-def check(contender: Contender, run, result, X, params, outputs, tolerance=None) -> float:
+def check(contender: Contender, run, result, X, params, reference,
+          tolerance=None) -> tuple[float, float]:
     """Compare a contender's answer with the readable path's; raise if they differ.
 
-    Returns the max abs error. lstm_ref's own paths are compared with the
-    readable path as the reference; a framework is the reference for the
-    readable path, as everywhere in the book. The lower bound computes no
-    LSTM: its last pre-activation is compared with
+    Returns the max abs and max rel error. lstm_ref's own paths are
+    compared with the readable path as the reference; a framework is the
+    reference for the readable path, as everywhere in the book. The forward
+    lower bound computes no LSTM: its last pre-activation is compared with
     :func:`lstm_ref.cell.preactivations` of the readable path's states.
+    Gradients are compared one at a time, each with ``tolerance`` times its
+    largest magnitude (at least 1) when a tolerance is given.
     """
     answer = result(run())
+    if contender.mode == BACKWARD:
+        return _check_gradients(contender, answer, reference, tolerance)
     if contender.name == LOWER_BOUND:
+        outputs = reference
         h_before = outputs[:, -2] if X.shape[1] > 1 else np.zeros_like(outputs[:, 0])
         pairs = {"z_T": (answer, preactivations(X[:, -1], h_before, params))}
         against = "lstm_ref.cell.preactivations"
     elif contender.framework:
-        pairs, against = {"outputs": (outputs, answer)}, contender.name
+        pairs, against = {"outputs": (reference, answer)}, contender.name
     else:
-        pairs, against = {"outputs": (answer, outputs)}, "lstm_ref.lstm_sequence"
-    return verify.compare(pairs, against=against, tolerance=tolerance).max_abs_error
+        pairs, against = {"outputs": (answer, reference)}, "lstm_ref.lstm_sequence"
+    verification = verify.compare(pairs, against=against, tolerance=tolerance)
+    return verification.max_abs_error, max(c.max_rel_error for c in verification)
+
+
+def _check_gradients(contender, answer, reference, tolerance):
+    against = contender.name if contender.framework else "lstm_ref.grad.backward"
+    comparisons = []
+    for name in GRADIENT_NAMES:
+        if reference[name] is None:  # no bias
+            continue
+        ours, theirs = answer[name], reference[name]
+        if contender.framework:
+            ours, theirs = theirs, ours
+        scaled = (None if tolerance is None
+                  else tolerance * max(1.0, float(np.abs(theirs).max())))
+        comparisons += verify.compare({name: (ours, theirs)}, against=against,
+                                      tolerance=scaled)
+    return (max(c.max_abs_error for c in comparisons),
+            max(c.max_rel_error for c in comparisons))
 
 
 def _outputs(answer):
@@ -291,8 +400,11 @@ def _keras(compiled: bool) -> Contender:
         X_tf = tf.constant(X)
         return lambda: np.asarray(call(X_tf)), _outputs
 
-    return Contender("Keras 3 LSTM, " + ("tf.function" if compiled else "eager"), True,
-                     prepare)
+    return Contender(_keras_name(compiled), True, prepare)
+
+
+def _keras_name(compiled: bool) -> str:
+    return "Keras 3 LSTM, " + ("tf.function" if compiled else "eager")
 
 
 def torch_lstm(params: LSTMParams):
@@ -328,6 +440,99 @@ def _torch(X, params, outputs):
     return run, lambda answer: answer.numpy()
 
 
+# ---------------------------------------------------------------------------
+# Forward and backward: the loss is sum(outputs), so d_outputs is all ones.
+
+
+def loss_gradients(X: np.ndarray, params: LSTMParams) -> dict[str, np.ndarray]:
+    """The readable path's gradients of ``sum(outputs)``, by name (``d_X`` ... ``d_b``).
+
+    :func:`lstm_ref.grad.forward` and :func:`lstm_ref.grad.backward` with
+    ``d_outputs`` all ones: what every :data:`BACKWARD` contender must compute.
+    """
+    outputs, _, cache = forward(X, params)
+    return _gradient_dict(backward(np.ones_like(outputs), cache))
+
+
+def _gradient_dict(grads) -> dict[str, np.ndarray]:
+    d = grads.d_params
+    return {"d_X": np.asarray(grads.d_X), "d_W": d.W, "d_U": d.U, "d_b": d.b}
+
+
+def _readable_backward(X, params, reference):
+    d_outputs = np.ones(X.shape[:2] + (params.hidden_size,), params.dtype)
+    return (lambda: backward(d_outputs, forward(X, params)[2]), _gradient_dict)
+
+
+def _fast_backward(X, params, reference):
+    fast = FastLSTM(params)
+    d_outputs = np.ones(X.shape[:2] + (params.hidden_size,), params.dtype)
+    return lambda: fast.backward(d_outputs, fast.forward(X)[2]), _gradient_dict
+
+
+def _lower_bound_backward(X, params, reference):
+    fast = FastLSTM(params)
+    outputs, _, cache = fast.forward(X)
+    # The backward pass's own d_Z, so that the multiplies compute the gradients.
+    d_Z = fast.preactivation_grads(np.ones_like(outputs), cache).d_Z.copy()
+
+    def gradients(answer):
+        return dict(zip(GRADIENT_NAMES, answer))
+    return lambda: matmul_lower_bound_backward(fast, X, cache, d_Z), gradients
+
+
+def _keras_backward(compiled: bool) -> Contender:
+    def prepare(X, params, reference):
+        from .conventions.keras import from_keras
+        from .frameworks import keras_lstm, tf
+
+        layer = keras_lstm(params, return_sequences=True, return_state=False)
+        weights = [layer.cell.kernel, layer.cell.recurrent_kernel]
+        if params.b is not None:
+            weights.append(layer.cell.bias)
+
+        def gradients(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(layer(x))
+            return tape.gradient(loss, [x, *weights])
+
+        call = tf.function(gradients) if compiled else gradients
+        X_tf = tf.constant(X)
+
+        def result(answer):
+            d_X, *d_weights = answer
+            d = from_keras(*d_weights)  # a gradient has its weight's layout
+            return {"d_X": d_X, "d_W": d.W, "d_U": d.U, "d_b": d.b}
+        return lambda: [np.asarray(g) for g in call(X_tf)], result
+
+    return Contender(_keras_name(compiled), True, prepare, BACKWARD)
+
+
+def _torch_backward(X, params, reference):
+    import torch
+
+    from .conventions.torch import from_torch
+
+    lstm = torch_lstm(params)
+    X_torch = torch.from_numpy(X.copy()).requires_grad_(True)
+
+    def run():
+        lstm.zero_grad(set_to_none=True)
+        X_torch.grad = None
+        lstm(X_torch)[0].sum().backward()
+        return X_torch.grad, [p.grad for p in lstm.parameters()]
+
+    def result(answer):
+        d_X, d_weights = answer
+        d_weights = [g.numpy() for g in d_weights]
+        d = from_torch(*d_weights[:2])  # transposed back, as the weights are
+        # bias_ih and bias_hh are both added to z_t: each one's gradient is d_b.
+        d_b = d_weights[2] if len(d_weights) > 2 else None
+        return {"d_X": d_X.numpy(), "d_W": d.W, "d_U": d.U, "d_b": d_b}
+    return run, result
+
+
 def torch_available() -> bool:
     """Whether ``import torch`` works here (it is optional: requirements-bench.txt)."""
     try:
@@ -337,22 +542,36 @@ def torch_available() -> bool:
     return True
 
 
-def contenders(frameworks: bool = True, eager: bool = True) -> list[Contender]:
+def contenders(frameworks: bool = True, eager: bool = True,
+               mode: str = FORWARD) -> list[Contender]:
     """Everything to time: lstm_ref's two paths, the lower bound, and the frameworks.
 
-    PyTorch is included only if it imports; ``eager=False`` leaves out the
-    (slow) eager Keras layer, ``frameworks=False`` every framework.
+    ``mode`` is :data:`FORWARD` (the forward pass) or :data:`BACKWARD`
+    (forward and backward). PyTorch is included only if it imports;
+    ``eager=False`` leaves out the (slow) eager Keras layer,
+    ``frameworks=False`` every framework.
     """
-    found = [Contender("lstm_ref readable", False, _readable),
-             Contender("lstm_ref fast", False, _fast),
-             Contender(LOWER_BOUND, False, _lower_bound)]
+    if mode not in (FORWARD, BACKWARD):
+        raise ValueError(f"mode: expected {FORWARD!r} or {BACKWARD!r}, got {mode!r}")
+    backward_mode = mode == BACKWARD
+    own = ([_readable, _fast, _lower_bound] if not backward_mode else
+           [_readable_backward, _fast_backward, _lower_bound_backward])
+    names = ["lstm_ref readable", "lstm_ref fast", LOWER_BOUND]
+    found = [Contender(name, False, prepare, mode) for name, prepare in zip(names, own)]
     if frameworks:
-        found.append(_keras(compiled=True))
+        keras_contender = _keras_backward if backward_mode else _keras
+        found.append(keras_contender(compiled=True))
         if eager:
-            found.append(_keras(compiled=False))
+            found.append(keras_contender(compiled=False))
         if torch_available():
-            found.append(Contender("PyTorch nn.LSTM", True, _torch))
+            found.append(Contender("PyTorch nn.LSTM", True,
+                                   _torch_backward if backward_mode else _torch, mode))
     return found
+
+
+def reference_answer(X: np.ndarray, params: LSTMParams, mode: str = FORWARD):
+    """What every contender of ``mode`` must compute: the readable path's answer."""
+    return lstm_sequence(X, params)[0] if mode == FORWARD else loss_gradients(X, params)
 
 
 def verify_contenders(candidates: list[Contender]) -> dict[str, float]:
@@ -363,11 +582,14 @@ def verify_contenders(candidates: list[Contender]) -> dict[str, float]:
     bar. Returns the max abs error of each; raises on a mismatch.
     """
     X, params = problem(CHECK_SIZE, np.float64, seed=1)
-    outputs = lstm_sequence(X, params)[0]
+    references = {}
     errors = {}
     for contender in candidates:
-        run, result = contender.prepare(X, params, outputs)
-        errors[contender.name] = check(contender, run, result, X, params, outputs)
+        if contender.mode not in references:
+            references[contender.mode] = reference_answer(X, params, contender.mode)
+        reference = references[contender.mode]
+        run, result = contender.prepare(X, params, reference)
+        errors[contender.name] = check(contender, run, result, X, params, reference)[0]
     return errors
 
 
@@ -377,21 +599,23 @@ def bench_size(
 ) -> list[Timing]:
     """Check, then time, every contender at one size; ratios filled in.
 
-    The check compares each contender's answer with the readable path's
-    (:func:`check`; :data:`FLOAT32_TOLERANCE` in float32), so that a wrong
-    answer is never timed.
+    The contenders share one mode. The check compares each contender's
+    answer with the readable path's (:func:`check`; :data:`FLOAT32_TOLERANCE`
+    in float32), so that a wrong answer is never timed.
     """
     X, params = problem(size, dtype)
-    outputs = lstm_sequence(X, params)[0]  # (N, T, H): what everyone must compute
+    mode = candidates[0].mode
+    reference = reference_answer(X, params, mode)
     tolerance = FLOAT32_TOLERANCE if np.dtype(dtype) == np.float32 else None
     runs, errors = [], []
     for contender in candidates:
-        run, result = contender.prepare(X, params, outputs)
-        errors.append(check(contender, run, result, X, params, outputs, tolerance))
+        run, result = contender.prepare(X, params, reference)
+        errors.append(check(contender, run, result, X, params, reference, tolerance))
         runs.append(run)
     seconds = time_runs(runs, repeats, settle)
-    timings = [Timing(c.name, label, *size, np.dtype(dtype).name, s, error)
-               for c, s, error in zip(candidates, seconds, errors)]
+    timings = [Timing(c.name, label, *size, np.dtype(dtype).name, s, abs_error,
+                      mode=mode, max_rel_error=rel_error)
+               for c, s, (abs_error, rel_error) in zip(candidates, seconds, errors)]
     bound = next(t.median for t in timings if t.implementation == LOWER_BOUND)
     framework_medians = [t.median for t, c in zip(timings, candidates) if c.framework]
     for timing in timings:
@@ -479,6 +703,63 @@ def format_profile(label: str, size: Size, profile: dict[str, float]) -> str:
         f" one NumPy call costs {profile['numpy_call'] * 1e6:.2f} us)")
 
 
+def profile_backward(
+    size: Size, repeats: int, dtype=np.float32, settle: float = 1.0
+) -> dict[str, float]:
+    """Median seconds of the fast forward and backward pass and its parts, at one size.
+
+    Keys: ``"total"`` (:meth:`FastLSTM.forward`, then
+    :meth:`FastLSTM.backward`, for the loss ``sum(outputs)``),
+    ``"forward"`` (:meth:`FastLSTM.forward`, which keeps the Jacobians),
+    ``"forward_only"`` (calling the :class:`FastLSTM`, which keeps nothing),
+    ``"forward_multiplies"`` (:func:`matmul_lower_bound`), ``"loop"``
+    (:meth:`~lstm_ref.fast.FastLSTM.preactivation_grads`),
+    ``"recurrent_grads"`` (its T multiplies alone), ``"weight_grads"`` and
+    ``"input_grads"`` (the multiplies after the loop), and
+    ``"total_fresh_memory"``: the total with a :class:`~lstm_ref.fast.BufferPool`
+    that keeps nothing, so that every large array is fresh memory. The
+    elementwise work of the backward loop is ``loop - recurrent_grads``.
+    """
+    X, params = problem(size, dtype)
+    fast = FastLSTM(params)
+    outputs, _, cache = fast.forward(X)
+    d_outputs = np.ones_like(outputs)
+    d_Z = fast.preactivation_grads(d_outputs, cache).d_Z.copy()
+    d_h = np.empty_like(cache.hidden[0])
+    fresh = FastLSTM(params)
+    fresh._buffers.KEEP = 0  # hands out fresh memory every time
+
+    def recurrent_grads():
+        for d_z in d_Z[::-1]:
+            fast.recurrent_grads(d_z, out=d_h)
+
+    runs = {"total": lambda: fast.backward(d_outputs, fast.forward(X)[2]),
+            "forward": lambda: fast.forward(X), "forward_only": lambda: fast(X),
+            "forward_multiplies": lambda: matmul_lower_bound(fast, X, outputs),
+            "loop": lambda: fast.preactivation_grads(d_outputs, cache),
+            "recurrent_grads": recurrent_grads,
+            "weight_grads": lambda: fast.weight_grads(cache, d_Z),
+            "input_grads": lambda: fast.input_grads(d_Z),
+            "total_fresh_memory": lambda: fresh.backward(d_outputs,
+                                                         fresh.forward(X)[2])}
+    seconds = time_runs(list(runs.values()), repeats, settle)
+    return {name: statistics.median(s) for name, s in zip(runs, seconds)}
+
+
+def format_profile_backward(label: str, size: Size, profile: dict[str, float]) -> str:
+    """Where the fast forward and backward pass's time goes, as text."""
+    p = {name: value * 1e3 for name, value in profile.items()}  # ms
+    elementwise = p["loop"] - p["recurrent_grads"]
+    return (
+        f"{label}: the fast forward and backward pass's {p['total']:.3f} ms"
+        f" ({p['total_fresh_memory']:.3f} ms in fresh memory): forward"
+        f" {p['forward']:.3f} ms (multiplies {p['forward_multiplies']:.3f}, without"
+        f" keeping the Jacobians {p['forward_only']:.3f}), backward loop"
+        f" {p['loop']:.3f} ms (multiplies {p['recurrent_grads']:.3f}, elementwise work"
+        f" and loop {elementwise:.3f}, {elementwise / size.T * 1e3:.1f} us per step),"
+        f" weight gradients {p['weight_grads']:.3f} ms, input gradients"
+        f" {p['input_grads']:.3f} ms")
+
 # ---------------------------------------------------------------------------
 # The machine
 
@@ -546,16 +827,20 @@ def environment(frameworks: bool = True) -> dict:
 
 def format_table(label: str, size: Size, timings: list[Timing]) -> str:
     """One size's results as a text table."""
-    flops = matmul_flops(*size)
-    lines = [f"{label}: {size}, {timings[0].dtype}, {flops['total'] / 1e9:.3g} GFLOP of "
+    flops = matmul_flops(*size)["total"]
+    mode = timings[0].mode
+    if mode == BACKWARD:
+        flops += backward_matmul_flops(*size)["total"]
+    lines = [f"{label}, {mode}: {size}, {timings[0].dtype}, {flops / 1e9:.3g} GFLOP of "
              "matrix multiplies",
              f"  {'implementation':27} {'median ms':>10} {'x lower bound':>14} "
-             f"{'x fastest fw':>13} {'max abs error':>14}"]
+             f"{'x fastest fw':>13} {'max abs error':>14} {'max rel error':>14}"]
     for t in timings:
         fastest = ("" if t.ratio_to_fastest_framework is None
                    else f"{t.ratio_to_fastest_framework:.2f}")
         lines.append(f"  {t.implementation:27} {t.median * 1e3:10.3f} "
-                     f"{t.ratio_to_lower_bound:14.2f} {fastest:>13} {t.max_abs_error:14.1e}")
+                     f"{t.ratio_to_lower_bound:14.2f} {fastest:>13} "
+                     f"{t.max_abs_error:14.1e} {t.max_rel_error:14.1e}")
     return "\n".join(lines)
 
 
@@ -586,31 +871,43 @@ def main(argv: Optional[list[str]] = None) -> dict:
 
     env = environment()
     print(format_environment(env), flush=True)
-    checked = verify_contenders(contenders())
+    modes = (FORWARD, BACKWARD)
+    checked = {mode: verify_contenders(contenders(mode=mode)) for mode in modes}
     print(f"\nchecked in float64 against the readable path ({CHECK_SIZE}), tolerance 1e-12:")
-    for name, error in checked.items():
-        print(f"  {name:27} max abs error {error:.1e}")
-    print(f"float32 timings below are checked first, tolerance {FLOAT32_TOLERANCE:.0e}")
-    results, profiles = [], {}
+    for mode in modes:
+        for name, error in checked[mode].items():
+            print(f"  {mode:17} {name:27} max abs error {error:.1e}")
+    print(f"float32 timings below are checked first, tolerance {FLOAT32_TOLERANCE:.0e} "
+          "(gradients: times their largest magnitude)")
+    results, profiles, backward_profiles = [], {}, {}
     for label in args.sizes:
-        timings = bench_size(label, SIZES[label], contenders(), args.repeats)
-        print("\n" + format_table(label, SIZES[label], timings), flush=True)
-        results += timings
-        profiles[label] = profile_fast(SIZES[label], args.repeats)
-        print(format_profile(label, SIZES[label], profiles[label]), flush=True)
+        size = SIZES[label]
+        for mode in modes:
+            timings = bench_size(label, size, contenders(mode=mode), args.repeats)
+            print("\n" + format_table(label, size, timings), flush=True)
+            results += timings
+        profiles[label] = profile_fast(size, args.repeats)
+        print(format_profile(label, size, profiles[label]), flush=True)
+        backward_profiles[label] = profile_backward(size, args.repeats)
+        print(format_profile_backward(label, size, backward_profiles[label]),
+              flush=True)
     sweeps = {}
     if args.sweep:
         for axis, sizes in (("T", SWEEP_T), ("H", SWEEP_H)):
             sweeps[axis] = []
             for size in sizes:
-                timings = bench_size(f"sweep {axis}", size, contenders(eager=False),
-                                     args.repeats)
-                print("\n" + format_table(f"sweep over {axis}", size, timings), flush=True)
-                sweeps[axis] += timings
+                for mode in modes:
+                    candidates = contenders(eager=False, mode=mode)
+                    timings = bench_size(f"sweep {axis}", size, candidates,
+                                         args.repeats)
+                    print("\n" + format_table(f"sweep over {axis}", size, timings),
+                          flush=True)
+                    sweeps[axis] += timings
     report = {**env, "repeats": args.repeats, "warmup": 1, "float64_check": checked,
               "float32_tolerance": FLOAT32_TOLERANCE,
               "load_average_at_end": list(os.getloadavg()),
               "results": [_record(t) for t in results], "profiles": profiles,
+              "backward_profiles": backward_profiles,
               "sweeps": {axis: [_record(t) for t in ts] for axis, ts in sweeps.items()}}
     if args.json:
         with open(args.json, "w") as file:

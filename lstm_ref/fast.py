@@ -1,4 +1,4 @@
-"""A fast forward pass over whole sequences, with the readable path's parameters.
+"""Fast forward and backward passes over whole sequences, with the readable path's API.
 
 :func:`lstm_ref.lstm_sequence` applies :func:`lstm_ref.lstm_step` T times,
 and each step allocates a dozen temporary arrays. This module computes the
@@ -13,8 +13,8 @@ float64, 1e-6 in float32). Four things make it fast:
    loop only ``h_{t-1} U`` remains.
 2. **No allocation in the loop.** Every step writes into buffers made before
    the loop, with ``np.matmul(..., out=...)`` and ufuncs with ``out=``; the
-   hidden state goes straight into the output array, and the next step's
-   recurrent multiply reads it from there.
+   hidden state goes straight into a time-major array of outputs, and the
+   next step's recurrent multiply reads it from there.
 3. **Gate-major storage.** In an (N, 4H) array each gate block is a view
    with N separate rows, and NumPy runs an elementwise operation on such a
    view one row at a time. Here the weights are stored as one matrix per
@@ -32,16 +32,24 @@ The splitting, reordering and scaling happen once, in :class:`FastLSTM`; the
 public parameters stay canonical (i, f, g, o, unscaled), as Flax's fused
 cell keeps the parameter names of its readable one.
 
+:meth:`FastLSTM.backward` is :func:`lstm_ref.grad.backward` (backpropagation
+through time), equally verified, with the same arguments and result. The
+forward pass (:meth:`FastLSTM.forward`) keeps each step's six elementwise
+derivatives, its Jacobians (:class:`FastCache`), computed a chunk of steps
+at a time while their values are still in the processor's caches; the
+backward loop multiplies by them and by ``U^T`` and nothing else; the
+gradients of the pre-activations of all steps go into one array, from which
+``d_W`` with ``d_b``, ``d_U`` and ``d_X`` are one matrix multiply each. The
+large arrays of both passes are reused from call to call once nothing refers
+to them any more (:class:`BufferPool`).
+
 Supported: ``W``, ``U``, an optional ``b``, every activation that
 :class:`lstm_ref.LSTMConfig` accepts (sigmoid and tanh in place; any other
-through the function itself, correct but slower), ``forget_bias`` and
-``cell_clip``. Refused with a ``ValueError``: peepholes (``p_i``, ``p_f``,
-``p_o``, ``V_o``), the projection ``W_proj`` and layer normalization; use
-:func:`lstm_ref.lstm_sequence` for those.
-
-:meth:`FastLSTM.forward` also keeps every step's activated gates and cell
-state (:class:`FastCache`), the values backpropagation through time reads:
-a fast backward pass belongs next to it.
+through the function itself, correct but slower; the backward pass those
+with a :func:`lstm_ref.grad.derivative`), ``forget_bias`` and ``cell_clip``.
+Refused with a ``ValueError``: peepholes (``p_i``, ``p_f``, ``p_o``,
+``V_o``), the projection ``W_proj`` and layer normalization; use
+:func:`lstm_ref.lstm_sequence` and :mod:`lstm_ref.grad` for those.
 
 Shapes use N batch, T time, D input, H hidden; gate blocks of the public
 parameters along every 4H axis are ordered i, f, g, o.
@@ -49,19 +57,37 @@ parameters along every 4H axis are ordered i, f, g, o.
 
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
-from itertools import cycle
-from typing import Optional
+from functools import cached_property
+from itertools import chain, repeat
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
 from . import activations
 from .cell import DEFAULT_CONFIG, LSTMConfig
+from .grad import Gradients, derivative
 from .layout import GATE_ORDER, reorder_gates
-from .params import LSTMParams, LSTMState, check_sequence_inputs
+from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state,
+                     checked_array)
 
 FAST_GATE_ORDER = ("i", "f", "o", "g")
 """Internal order of the gate blocks: the three σ gates first, contiguous."""
+
+STEP_ORDER = (*FAST_GATE_ORDER, "phi_c", "c")
+"""The values of one step of the loop, in order: the gates, ``φ(c_t)``, ``c_t``."""
+
+JACOBIAN_ORDER = (*FAST_GATE_ORDER, "c", "c_prev")
+"""What :attr:`FastCache.jacobians` holds of each step, by what it is the derivative of.
+
+``i``, ``f``, ``g``: the cell update ``c_t`` with respect to the gate's
+pre-activation; ``o``: ``h_t`` with respect to ``z_o``; ``c``: ``h_t`` with
+respect to ``c_t``; ``c_prev``: ``c_t`` with respect to ``c_{t-1}``. The
+gates in the internal order, as the step's values are, so that each
+derivative is computed in the place of the activation it comes from.
+"""
 
 # Parts of LSTMParams the fast path does not compute, and what they are.
 _UNSUPPORTED = {
@@ -93,7 +119,11 @@ def check_fast_supported(params: LSTMParams, config: LSTMConfig) -> None:
 
 @dataclass(frozen=True, eq=False)
 class FastCache:
-    """What :meth:`FastLSTM.forward` keeps: every step's gates and cell state.
+    """What :meth:`FastLSTM.forward` keeps for :meth:`FastLSTM.backward`.
+
+    Every array is time-major, in the layout the fast path computed it in, so
+    that backpropagation through time reads each step's values as one
+    contiguous block and the weight gradients are one multiply each.
 
     Attributes
     ----------
@@ -101,35 +131,79 @@ class FastCache:
         The inputs.
     initial_state : LSTMState
         ``h_0`` (N, H) and ``c_0`` (N, H).
-    gates : ndarray, shape (T, 4, N, H)
-        The activated gates of every step, gate-major, in the internal order
-        i, f, o, g (:data:`FAST_GATE_ORDER`); :meth:`stacked` gives them by name.
-    cells : ndarray, shape (T, N, H)
-        The cell state ``c_t`` after every step.
-    outputs : ndarray, shape (N, T, H)
-        The hidden state ``h_t`` after every step.
+    jacobians : ndarray, shape (T, 6, N, H)
+        For every step, the six elementwise derivatives that backpropagation
+        multiplies by (:data:`JACOBIAN_ORDER`, :meth:`FastLSTM.jacobians`):
+        ``g σ'(i)``, ``c_{t-1} σ'(f)`` (the cell update's derivatives with
+        respect to z_i, z_f), ``φ(c_t) σ'(o)`` (the hidden state's with
+        respect to z_o), ``i φ'(g)`` (the cell update's with respect to
+        z_g), ``o φ'(c_t)`` (the hidden state's with respect to c_t) and
+        ``f`` (c_t's with respect to c_{t-1}); with ``cell_clip``, those of
+        the cell update are zero where it was clipped.
+    hidden : ndarray, shape (T + 1, N, H)
+        The hidden states ``h_0, h_1, ..., h_T``.
+    inputs : ndarray, shape (T, N, K)
+        ``X`` time-major, with a column of ones appended when there is a bias
+        (K = D + 1; K = D without): the left factor of the input projection
+        (:meth:`FastLSTM.inputs_with_ones`).
+    lstm : FastLSTM
+        The object whose :meth:`~FastLSTM.forward` made this cache.
     """
 
     X: np.ndarray
     initial_state: LSTMState
-    gates: np.ndarray
-    cells: np.ndarray
-    outputs: np.ndarray
+    jacobians: np.ndarray
+    hidden: np.ndarray
+    inputs: np.ndarray
+    lstm: "FastLSTM"
 
-    def stacked(self, name: str) -> np.ndarray:
-        """One quantity over all steps, batch-major, shape (N, T, H).
+    @property
+    def outputs(self) -> np.ndarray:
+        """The hidden state after every step, shape (N, T, H) (a view of ``hidden``)."""
+        return self.hidden[1:].transpose(1, 0, 2)
 
-        ``name`` is one of ``"i"``, ``"f"``, ``"g"``, ``"o"`` (the activated
-        gates), ``"c"`` (cell state) or ``"h"`` (hidden state), as in
-        :class:`lstm_ref.cell.StepValues`.
-        """
-        if name == "h":
-            return self.outputs
-        if name == "c":
-            return self.cells.transpose(1, 0, 2)
-        if name not in FAST_GATE_ORDER:
-            raise ValueError(f"name: expected one of i, f, g, o, c, h, got {name!r}")
-        return self.gates[:, FAST_GATE_ORDER.index(name)].transpose(1, 0, 2)
+
+class BufferPool:
+    """Arrays a :class:`FastLSTM` reuses from call to call, once nobody else holds them.
+
+    Every forward and backward pass over the same sizes needs the same large
+    arrays again (activations, gradients: megabytes each). Fresh memory
+    costs a page fault for every 4 KiB the first time it is written, and
+    glibc's ``free`` returns large blocks to the operating system, so that
+    a loop of calls pays those faults on every call: a quarter of a
+    millisecond per megabyte on the machine of the book's measurements, a
+    fifth of a forward and backward pass at the medium size. A PyTorch or
+    TensorFlow allocator keeps memory for the same reason.
+
+    :meth:`empty` hands out an array made earlier only if no Python object
+    refers to it any more (no result, cache or view of it), which CPython's
+    reference count tells exactly; so a result the caller still holds is
+    never overwritten. At most :attr:`KEEP` arrays of each shape and dtype,
+    and of :attr:`SHAPES` shapes, are kept.
+    """
+
+    KEEP = 2  # e.g. one call's results still bound to a name while the next runs
+    SHAPES = 16
+
+    def __init__(self):
+        self._arrays: dict[tuple, list[np.ndarray]] = {}
+        self._lock = threading.Lock()  # two threads never get the same array
+
+    def empty(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An array of ``shape`` and ``dtype``, contents arbitrary: ``np.empty``."""
+        key = (tuple(shape), np.dtype(dtype))
+        with self._lock:
+            arrays = self._arrays.pop(key, [])
+            self._arrays[key] = arrays  # the most recently used shape last
+            if len(self._arrays) > self.SHAPES:
+                del self._arrays[next(iter(self._arrays))]
+            for array in arrays:
+                if sys.getrefcount(array) == 3:  # `arrays`, `array`, the argument
+                    return array
+            array = np.empty(shape, dtype)
+            if len(arrays) < self.KEEP:
+                arrays.append(array)
+            return array
 
 
 class FastLSTM:
@@ -142,6 +216,8 @@ class FastLSTM:
     of all steps in one multiply and in-place elementwise work on contiguous
     gate blocks (see :mod:`lstm_ref.fast`). Computes :eq:`eq-preactivation`,
     :eq:`eq-gates`, :eq:`eq-cell-update` and :eq:`eq-hidden` for t = 1, ..., T.
+    :meth:`forward` and :meth:`backward` are :func:`lstm_ref.grad.forward`
+    and :func:`lstm_ref.grad.backward`, fast.
 
     Parameters
     ----------
@@ -179,6 +255,12 @@ class FastLSTM:
     True
     """
 
+    # Bytes of step values the forward pass gathers before it computes their
+    # Jacobians in one go (:meth:`jacobians`): few NumPy calls per step, on
+    # values still in the processor's caches. Measured at the medium size,
+    # 256 KiB to 1 MiB do about equally well, all T steps at once worse.
+    CHUNK_BYTES = 2**20
+
     def __init__(self, params: LSTMParams, config: LSTMConfig = DEFAULT_CONFIG):
         check_fast_supported(params, config)
         self.params, self.config = params, config
@@ -201,6 +283,7 @@ class FastLSTM:
         self.b = None if b is None else self.to_internal(b[None, :])  # (4, 1, H)
         # The bias as one more row of W, for inputs with a column of ones appended.
         self._W_b = self.W if b is None else np.concatenate([self.W, self.b], axis=1)
+        self._buffers = BufferPool()
 
     def to_internal(self, array: np.ndarray) -> np.ndarray:
         """From (K, 4H), blocks i, f, g, o, to the internal (4, K, H), i, f, o, g.
@@ -233,16 +316,17 @@ class FastLSTM:
 
         The same contract as :func:`lstm_ref.lstm_sequence`: ``initial_state``
         is ``h_0`` (N, H) and ``c_0`` (N, H), zeros if omitted; inputs are
-        checked the same way and keep their dtype.
+        checked the same way and keep their dtype. ``outputs`` is a
+        transposed view of a time-major (T, N, H) array, which is how the
+        loop writes it.
         """
         X, state = check_sequence_inputs(X, initial_state, self.params)
-        outputs, final, _, _ = self._run(X, state, keep=False)
-        return outputs, final
+        return self._run(X, state, keep=False)[:2]
 
     def forward(
         self, X: np.ndarray, initial_state: Optional[LSTMState] = None
     ) -> tuple[np.ndarray, LSTMState, FastCache]:
-        """Like calling the object, and also return every step's gates and cell state.
+        """Like calling the object, and also keep what :meth:`backward` needs.
 
         Returns
         -------
@@ -250,17 +334,38 @@ class FastLSTM:
         final_state : LSTMState
             ``h_T`` (N, H) and ``c_T`` (N, H).
         cache : FastCache
-            The activated gates (T, 4, N, H) and cell states (T, N, H) of
-            every step, for backpropagation through time.
+            Every step's Jacobians (T, 6, N, H), the hidden states and the
+            inputs, for :meth:`backward`.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`__call__`, and as :func:`lstm_ref.grad.forward` for an
+            activation :meth:`backward` cannot differentiate (one without a
+            :func:`lstm_ref.grad.derivative`, e.g. ``swish``).
         """
         X, state = check_sequence_inputs(X, initial_state, self.params)
-        outputs, final, gates, cells = self._run(X, state, keep=True)
-        return outputs, final, FastCache(X, state, gates, cells, outputs)
+        self._derivatives()  # backward needs them: refuse what it cannot differentiate
+        return self._run(X, state, keep=True)
 
     # -----------------------------------------------------------------------
     # The two multiplies, and the loop
 
-    def input_projection(self, X: np.ndarray) -> np.ndarray:
+    def inputs_with_ones(self, X: np.ndarray) -> np.ndarray:
+        """``X`` (N, T, D) copied time-major, (T, N, K), with ones for a bias.
+
+        K is D + 1 with a bias, D without: ``[x, 1] [W; b] = x W + b``, the
+        bias as a last row of the weights (see :meth:`input_projection`).
+        """
+        N, T, D = X.shape
+        K = self._W_b.shape[1]
+        inputs = self._buffers.empty((T, N, K), X.dtype)
+        inputs[..., :D] = X.transpose(1, 0, 2)
+        inputs[..., D:] = 1
+        return inputs
+
+    def input_projection(self, X: np.ndarray, inputs: Optional[np.ndarray] = None
+                         ) -> np.ndarray:
         """``x_t W + b`` for every step at once, shape (4, T, N, H), gates i, f, o, g.
 
         One multiply of all T N rows instead of T multiplies of N rows: the
@@ -268,52 +373,62 @@ class FastLSTM:
         is copied time-major, so that each step's slice of the result is
         contiguous, with a column of ones appended that multiplies the bias,
         a last row of the weights: ``[x, 1] [W; b] = x W + b``, so the bias
-        costs no pass of its own. Input unchecked; :meth:`__call__` checks it.
+        costs no pass of its own (:meth:`inputs_with_ones`; pass its result
+        as ``inputs`` if you have it). Input unchecked; :meth:`__call__`
+        checks it.
         """
-        N, T, D = X.shape
-        K = self._W_b.shape[1]  # D + 1 with a bias, D without
-        X_ones = np.empty((T, N, K), X.dtype)
-        X_ones[..., :D] = X.transpose(1, 0, 2)
-        X_ones[..., D:] = 1
-        Z_x = np.matmul(X_ones.reshape(T * N, K), self._W_b)  # (4, T N, H)
-        return Z_x.reshape(4, T, N, self.params.hidden_size)
+        N, T, _ = X.shape
+        if inputs is None:
+            inputs = self.inputs_with_ones(X)
+        H = self.params.hidden_size
+        Z_x = self._buffers.empty((4, T, N, H), X.dtype)
+        np.matmul(inputs.reshape(T * N, inputs.shape[2]), self._W_b,
+                  out=Z_x.reshape(4, T * N, H))
+        return Z_x
 
     def recurrent_projection(self, h: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``h U`` into ``out`` (4, N, H), gates i, f, o, g, for ``h`` (N, H)."""
         return np.matmul(h, self.U, out=out)
 
     def _run(self, X, state, keep):
-        """The loop over t. ``keep``: gate and cell buffers for every step."""
+        """The loop over t. ``keep``: also every step's Jacobians, and a cache."""
         N, T, _ = X.shape
         H, dtype = self.params.hidden_size, self.params.dtype
-        Z_x = self.input_projection(X)  # (4, T, N, H)
-        outputs = np.empty((N, T, H), dtype)  # h_t goes here; step t+1 reads it
-        slots = T if keep else 1
-        gates = np.empty((slots, 4, N, H), dtype)  # activated i, f, o, g
-        cells = np.empty((slots, N, H), dtype)
+        inputs = self.inputs_with_ones(X)  # (T, N, K)
+        Z_x = self.input_projection(X, inputs)  # (4, T, N, H)
+        # h_0 ... h_T, time-major: step t reads h_{t-1} from slot t-1 and
+        # writes h_t into slot t, each an (N, H) block of its own.
+        hidden = self._buffers.empty((T + 1, N, H), dtype)
+        hidden[0] = state.h
+        # Each step computes in one small block, i, f, o, g, φ(c_t), c_t, that
+        # stays in the processor's caches, with every view made once, here.
+        step = np.empty((len(STEP_ORDER), N, H), dtype)
+        z, s, (i, f, o, g, phi_c, c) = step[:4], step[:3], step
+        c[...] = state.c
         scratch = np.empty((N, H), dtype)
         clip = self.config.cell_clip
-        # Every view the loop needs, made before it: for each buffer (reused
-        # in turn) z, its σ block, i, f, o, g and c_t; x_t W + b and h_t come
-        # from iterating over the time axis.
-        buffers = cycle([(z, z[:3], *z, c_t) for z, c_t in zip(gates, cells)])
-        by_time = Z_x.transpose(1, 0, 2, 3), outputs.transpose(1, 0, 2)
-        steps = zip(*by_time, buffers)
-        h, c = state.h, state.c
-        for z_x, h_t, (z, s, i, f, o, g, c_t) in steps:
+        keeper = _StepKeeper(self, T, state.c) if keep else None
+        for z_x, h, h_t in zip(Z_x.transpose(1, 0, 2, 3), hidden[:-1], hidden[1:]):
             self.recurrent_projection(h, out=z)  # h_{t-1} U
             np.add(z, z_x, out=z)  # + x_t W + b
             self._activate(z, s, g)
-            np.multiply(f, c, out=c_t)  # c_t = f ⊙ c_{t-1} ...
+            np.multiply(f, c, out=c)  # c_t = f ⊙ c_{t-1} ...
             np.multiply(i, g, out=scratch)
-            np.add(c_t, scratch, out=c_t)  # ... + i ⊙ g
+            np.add(c, scratch, out=c)  # ... + i ⊙ g
             if clip is not None:
-                np.clip(c_t, -clip, clip, out=c_t)
-            self._apply_phi(c_t, out=scratch)
-            np.multiply(o, scratch, out=h_t)  # h_t = o ⊙ φ(c_t)
-            h, c = h_t, c_t
-        final = LSTMState(h.copy(), c.copy()) if T else state
-        return outputs, final, gates[:T], cells[:T]
+                if keep:  # where the gradient passes: |c_t| <= clip before clipping
+                    np.less_equal(np.abs(c, out=scratch), clip, out=keeper.unclipped())
+                np.clip(c, -clip, clip, out=c)
+            self._apply_phi(c, out=phi_c)
+            np.multiply(o, phi_c, out=h_t)  # h_t = o ⊙ φ(c_t)
+            if keep:
+                keeper.keep(step)
+        outputs = hidden[1:].transpose(1, 0, 2)  # (N, T, H), a view
+        final = LSTMState(hidden[T].copy(), c.copy()) if T else state
+        if not keep:
+            return outputs, final
+        cache = FastCache(X, state, keeper.finish(), hidden, inputs, self)
+        return outputs, final, cache
 
     def _activate(self, z, s, g):
         """The gates in place: σ on ``s = z[:3]`` (i, f, o), φ on ``g = z[3]``."""
@@ -336,6 +451,299 @@ class FastLSTM:
         else:
             out[...] = self._phi(x)
 
+    # -----------------------------------------------------------------------
+    # Backpropagation through time
+
+    def backward(
+        self,
+        d_outputs: np.ndarray,
+        cache: FastCache,
+        d_final_state: Optional[LSTMState] = None,
+    ) -> Gradients:
+        """Backpropagation through time: :func:`lstm_ref.grad.backward`, fast.
+
+        The same arguments, with this object's :class:`FastCache` in place of
+        :class:`lstm_ref.grad.ForwardCache`, and the same result. Three
+        things make it fast (see :mod:`lstm_ref.fast`): inside the loop over
+        t = T, ..., 1 (:meth:`preactivation_grads`) there remain the
+        recurrent multiply ``d_z_t U^T`` and seven products with the step's
+        Jacobians, which the forward pass computed (:meth:`jacobians`); the
+        gradients of the pre-activations of every step go into one
+        (T, N, 4H) array, from which ``d_W`` with ``d_b``, ``d_U``
+        (:meth:`weight_grads`) and ``d_X`` (:meth:`input_grads`) are one
+        matrix multiply each after the loop; the large arrays are reused
+        from call to call (:class:`BufferPool`). Computes
+        :eq:`eq-bptt-hidden`, :eq:`eq-bptt-cell`, :eq:`eq-bptt-gates`,
+        :eq:`eq-bptt-input` and :eq:`eq-bptt-weights`.
+
+        Parameters
+        ----------
+        d_outputs : ndarray, shape (N, T, H)
+            Gradient of the loss with respect to the outputs of :meth:`forward`.
+        cache : FastCache
+            From this object's :meth:`forward`.
+        d_final_state : LSTMState, optional
+            Gradient with respect to the final ``h_T`` (N, H) and ``c_T``
+            (N, H), zeros if omitted; added to the last output's.
+
+        Returns
+        -------
+        lstm_ref.grad.Gradients
+            ``d_X`` (N, T, D), a transposed view of a time-major array;
+            ``d_initial_state``; ``d_params`` (``W``, ``U`` and ``b`` if the
+            parameters have one, gate blocks i, f, g, o). ``d_states`` is
+            None: keeping the gradients of every step's states would cost
+            memory traffic that the gradients do not need;
+            :func:`lstm_ref.grad.backward` has them.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For a gradient whose shape or dtype does not match the forward
+            pass (the messages of :func:`lstm_ref.grad.backward`), a cache
+            from elsewhere, or an activation :func:`lstm_ref.grad.derivative`
+            does not know.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lstm_ref import LSTMParams
+        >>> from lstm_ref.grad import backward, forward
+        >>> rng = np.random.default_rng(0)
+        >>> params = LSTMParams(W=rng.normal(size=(3, 8)), U=rng.normal(size=(2, 8)),
+        ...                     b=rng.normal(size=8))
+        >>> X, d_outputs = rng.normal(size=(4, 5, 3)), rng.normal(size=(4, 5, 2))
+        >>> fast = FastLSTM(params)
+        >>> grads = fast.backward(d_outputs, fast.forward(X)[2])
+        >>> readable = backward(d_outputs, forward(X, params)[2])
+        >>> bool(np.abs(grads.d_params.U - readable.d_params.U).max() < 1e-12)
+        True
+        """
+        d_Z, d_initial_state = self.preactivation_grads(d_outputs, cache, d_final_state)
+        d_W, d_U, d_b = self.weight_grads(cache, d_Z)
+        return Gradients(d_X=self.input_grads(d_Z), d_initial_state=d_initial_state,
+                         d_params=LSTMParams(W=d_W, U=d_U, b=d_b))
+
+    def preactivation_grads(
+        self,
+        d_outputs: np.ndarray,
+        cache: FastCache,
+        d_final_state: Optional[LSTMState] = None,
+    ) -> "PreactivationGrads":
+        """The loop of :meth:`backward`: the pre-activations' gradients of every step.
+
+        For t = T, ..., 1: :eq:`eq-bptt-cell` and :eq:`eq-bptt-gates` as
+        products of the step's Jacobians (:attr:`FastCache.jacobians`), then
+        ``d_z_t U^T`` (:meth:`recurrent_grads`), which :eq:`eq-bptt-hidden`
+        adds to the gradient of the output ``y_{t-1}``. Arguments as for
+        :meth:`backward`.
+        """
+        N, T, _, H, dtype = self._check_cache(cache)
+        d_outputs = checked_array("d_outputs", d_outputs, (N, T, H), ("N", "T", "P"),
+                                  dtype, "the weights")
+        d_h_T, d_c_T = (np.zeros((2, N, H), dtype) if d_final_state is None
+                        else check_state(d_final_state, N, self.params))
+        d_Z = self._buffers.empty((T, N, 4 * H), dtype)  # gate blocks i, f, g, o
+        # What h_t and c_t receive, carried from step to step, in place.
+        d_h = d_outputs[:, -1] + d_h_T if T else d_h_T.copy()  # h_T is also y_T
+        d_c = d_c_T.copy()
+        scratch = np.empty((N, H), dtype)
+        # The views each step reads and writes, t = T, ..., 1.
+        steps = zip(
+            cache.jacobians[::-1], d_Z[::-1],
+            d_Z.reshape(T, N, 4, H).transpose(0, 2, 1, 3)[::-1],  # by gate, i f g o
+            chain(d_outputs.transpose(1, 0, 2)[-2::-1], [None]),  # d_y_{t-1}
+        )
+        for jacobians, d_z, (d_z_i, d_z_f, d_z_g, d_z_o), d_y in steps:
+            j_i, j_f, j_o, j_g, j_c, j_c_prev = jacobians
+            np.multiply(d_h, j_o, out=d_z_o)  # d_h ⊙ φ(c_t) ⊙ σ'(o)
+            np.multiply(d_h, j_c, out=scratch)
+            np.add(scratch, d_c, out=d_c)  # d_h ⊙ o ⊙ φ'(c_t) + d_c(t+1) f(t+1)
+            np.multiply(d_c, j_i, out=d_z_i)  # d_c ⊙ g ⊙ σ'(i)
+            np.multiply(d_c, j_f, out=d_z_f)  # d_c ⊙ c_{t-1} ⊙ σ'(f)
+            np.multiply(d_c, j_g, out=d_z_g)  # d_c ⊙ i ⊙ φ'(g)
+            np.multiply(d_c, j_c_prev, out=d_c)  # d_c ⊙ f: what c_{t-1} receives
+            self.recurrent_grads(d_z, out=d_h)  # d_z_t U^T ...
+            if d_y is not None:
+                np.add(d_h, d_y, out=d_h)  # ... + d_y_{t-1}
+        return PreactivationGrads(d_Z, LSTMState(d_h, d_c))
+
+    def jacobians(
+        self, values: np.ndarray, c_0: np.ndarray, unclipped: Optional[np.ndarray],
+        out: np.ndarray,
+    ) -> np.ndarray:
+        """The elementwise derivatives of k steps, from their values, into ``out``.
+
+        ``values`` (k, 6, N, H) are the steps' i, f, o, g, φ(c_t), c_t
+        (:data:`STEP_ORDER`), ``c_0`` (N, H) the cell state before the
+        first of them, ``unclipped`` (k, N, H) 1 where ``cell_clip`` left
+        c_t alone and 0 where it clipped (None without ``cell_clip``).
+        Writes into ``out`` (k, 6, N, H), in :data:`JACOBIAN_ORDER`, the
+        factors of :eq:`eq-bptt-gates` and :eq:`eq-bptt-cell` that do not
+        depend on the loss: ``g σ'(i)``, ``c_{t-1} σ'(f)``, ``φ(c_t) σ'(o)``,
+        ``i φ'(g)``, ``o φ'(c_t)`` and ``f``, with σ' and φ' functions of
+        the activations' outputs (:eq:`eq-activation-derivatives`); where
+        c_t was clipped, the four of the cell update are zero, as its
+        gradient is.
+        """
+        i, f, o, g, phi_c, c = values.transpose(1, 0, 2, 3)  # (k, N, H) each
+        self._slopes(values[:, :5], out=out[:, :5])  # σ'(i, f, o), φ'(g), φ'(c_t)
+        j_i, j_f, j_o, j_g, j_c, j_c_prev = out.transpose(1, 0, 2, 3)
+        for j, partner in ((j_i, g), (j_o, phi_c), (j_g, i), (j_c, o)):
+            np.multiply(j, partner, out=j)
+        np.multiply(j_f[:1], c_0, out=j_f[:1])  # c_{t-1}: c_0, then the steps' own
+        np.multiply(j_f[1:], c[:-1], out=j_f[1:])
+        np.copyto(j_c_prev, f)
+        if unclipped is not None:  # the cell update's four
+            for j in (j_i, j_f, j_g, j_c_prev):
+                np.multiply(j, unclipped, out=j)
+        return out
+
+    def _slopes(self, activations: np.ndarray, out: np.ndarray) -> None:
+        """σ'(i, f, o) and φ'(g, φ(c_t)), from the ``activations`` (k, 5, N, H)."""
+        sigma, phi = activations[:, :3], activations[:, 3:]
+        if self._sigmoid_by_tanh and self._phi_is_tanh:  # three passes for all five
+            np.multiply(activations, activations, out=out)  # y²
+            np.subtract(sigma, out[:, :3], out=out[:, :3])  # σ' = σ - σ²
+            np.subtract(1, out[:, 3:], out=out[:, 3:])  # φ' = 1 - φ²
+        else:
+            sigma_prime, phi_prime = self._derivatives()
+            out[:, :3] = sigma_prime(sigma)
+            out[:, 3:] = phi_prime(phi)
+
+    def _derivatives(self) -> tuple[Callable, Callable]:
+        """σ' and φ', functions of the activations' outputs; ValueError if unknown."""
+        config = self.config
+        sigma = config.recurrent_activation_fn
+        return (derivative(sigma, "config.recurrent_activation"),
+                derivative(config.activation_fn, "config.activation"))
+
+    def recurrent_grads(self, d_z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``d_z U^T`` into ``out`` (N, H), for ``d_z`` (N, 4H), gate blocks i, f, g, o.
+
+        What step t passes back to ``h_{t-1}``: the second half of
+        :eq:`eq-bptt-input`. ``U^T`` is kept contiguous (:attr:`U_T`).
+        """
+        return np.matmul(d_z, self.U_T, out=out)
+
+    @cached_property
+    def U_T(self) -> np.ndarray:
+        """``U^T``, shape (4H, H), gate blocks i, f, g, o, contiguous; made when needed.
+
+        BLAS multiplies by a transposed operand without copying it, but more
+        slowly here for these shapes than by a contiguous copy.
+        """
+        return np.ascontiguousarray(self.params.U.T)
+
+    def weight_grads(
+        self, cache: FastCache, d_Z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """``d_W`` (D, 4H), ``d_U`` (H, 4H) and ``d_b`` (4H,) or None: two multiplies.
+
+        Implements :eq:`eq-bptt-weights` with the sums over t and n as the
+        inner dimension of one matrix product each: ``d_W`` and ``d_b``
+        together as ``[X, 1]^T d_Z`` over the T N rows of
+        :attr:`FastCache.inputs` (the column of ones sums ``d_Z`` into
+        ``d_b``), and ``d_U`` as ``H_{prev}^T d_Z`` over ``h_0 ... h_{T-1}``.
+        ``d_Z`` (T, N, 4H) holds the pre-activations' gradients, gate blocks
+        i, f, g, o (:meth:`preactivation_grads`).
+        """
+        T, N, H4 = d_Z.shape
+        D, H = self.params.input_size, self.params.hidden_size
+        rows = d_Z.reshape(T * N, H4)
+        inputs = cache.inputs.reshape(T * N, cache.inputs.shape[2])  # [X, 1]
+        d_Wb = np.matmul(inputs.T, rows)  # (D [+ 1], 4H)
+        d_U = np.matmul(cache.hidden[:-1].reshape(T * N, H).T, rows)
+        return d_Wb[:D], d_U, (d_Wb[D] if self.params.b is not None else None)
+
+    def input_grads(self, d_Z: np.ndarray) -> np.ndarray:
+        """``d_X`` (N, T, D) = ``d_Z W^T`` for every step at once: one multiply.
+
+        The first half of :eq:`eq-bptt-input`; ``d_Z`` (T, N, 4H), gate
+        blocks i, f, g, o. Returns a transposed view of the time-major product.
+        """
+        T, N, H4 = d_Z.shape
+        d_X = self._buffers.empty((T, N, self.params.input_size), d_Z.dtype)
+        np.matmul(d_Z.reshape(T * N, H4), self.params.W.T,
+                  out=d_X.reshape(T * N, self.params.input_size))
+        return d_X.transpose(1, 0, 2)
+
+    def _check_cache(self, cache):
+        """Raise unless ``cache`` came from this object's :meth:`forward`; its sizes."""
+        if not isinstance(cache, FastCache):
+            raise TypeError(f"cache: expected a FastCache from FastLSTM.forward, got "
+                            f"{type(cache).__name__}")
+        if cache.lstm is not self:
+            raise ValueError("cache: made by another FastLSTM's forward; pass it to "
+                             "that object's backward")
+        N, T, D = cache.X.shape
+        return N, T, D, self.params.hidden_size, self.params.dtype
+
+
+class PreactivationGrads(NamedTuple):
+    """What :meth:`FastLSTM.preactivation_grads` returns.
+
+    Attributes
+    ----------
+    d_Z : ndarray, shape (T, N, 4H)
+        Gradients of the pre-activations of every step, time-major, gate
+        blocks i, f, g, o.
+    d_initial_state : LSTMState
+        Gradients of ``h_0`` (N, H) and ``c_0`` (N, H).
+    """
+
+    d_Z: np.ndarray
+    d_initial_state: LSTMState
+
+
+class _StepKeeper:
+    """Gathers the forward loop's step values in chunks, and their Jacobians.
+
+    Each chunk holds the values of as many steps as fit in
+    :attr:`FastLSTM.CHUNK_BYTES`, so that it is still in the processor's
+    caches when :meth:`FastLSTM.jacobians` turns all of it into Jacobians at
+    once: a few NumPy calls per chunk instead of per step.
+    """
+
+    def __init__(self, lstm: "FastLSTM", T: int, c_0: np.ndarray):
+        N, H = c_0.shape
+        dtype = lstm.params.dtype
+        self.lstm, self.T, self.start = lstm, T, 0
+        self.out = lstm._buffers.empty((T, len(JACOBIAN_ORDER), N, H), dtype)
+        per_step = len(STEP_ORDER) * N * H * dtype.itemsize
+        size = max(1, min(T, lstm.CHUNK_BYTES // per_step))
+        self.values = np.empty((size, len(STEP_ORDER), N, H), dtype)
+        clipping = lstm.config.cell_clip is not None
+        self.masks = np.empty((size, N, H), dtype) if clipping else None
+        self.slots = list(self.values)  # a view per slot, made once
+        self.c_before = c_0.copy()  # c_{t-1} of the chunk's first step
+        self.count = 0
+
+    def unclipped(self) -> np.ndarray:
+        """Where the current step writes 1 where its ``c_t`` was not clipped, else 0."""
+        return self.masks[self.count]
+
+    def keep(self, step: np.ndarray) -> None:
+        """Copy one step's values; turn a full chunk into Jacobians."""
+        np.copyto(self.slots[self.count], step)
+        self.count += 1
+        if self.count == len(self.slots):
+            self._flush()
+
+    def finish(self) -> np.ndarray:
+        """The Jacobians of every step, (T, 6, N, H), once the loop has ended."""
+        self._flush()
+        return self.out
+
+    def _flush(self):
+        k = self.count
+        if not k:
+            return
+        masks = None if self.masks is None else self.masks[:k]
+        self.lstm.jacobians(self.values[:k], self.c_before, masks,
+                            out=self.out[self.start : self.start + k])
+        np.copyto(self.c_before, self.values[k - 1, STEP_ORDER.index("c")])
+        self.start, self.count = self.start + k, 0
 
 def lstm_sequence_fast(
     X: np.ndarray,

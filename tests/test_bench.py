@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from lstm_ref import LSTMParams, lstm_sequence, verify
-from lstm_ref.bench import (CHECK_SIZE, SIZES, Contender, Size, bench_size, check, contenders,
-                            elementwise_bytes, format_profile, format_table, matmul_flops,
-                            matmul_lower_bound, problem, profile_fast, time_runs,
-                            verify_contenders)
+from lstm_ref.bench import (BACKWARD, CHECK_SIZE, FORWARD, SIZES, Contender, Size,
+                            backward_matmul_flops, bench_size, check, contenders,
+                            elementwise_bytes, format_profile, format_profile_backward,
+                            format_table, loss_gradients, matmul_flops, matmul_lower_bound,
+                            matmul_lower_bound_backward, problem, profile_backward,
+                            profile_fast, reference_answer, time_runs, verify_contenders)
 from lstm_ref.cell import preactivations
 from lstm_ref.fast import FastLSTM
 
@@ -137,3 +139,91 @@ def test_profile_of_the_fast_path_has_its_parts():
     assert set(profile) == {"fast", "prepare", "lower_bound", "input_projection",
                             "input_projection_per_step", "numpy_call"}
     assert "elementwise work and loop" in format_profile("tiny", size, profile)
+
+
+# ---------------------------------------------------------------------------
+# Forward and backward
+
+
+@pytest.mark.parametrize("N, T, D, H", [(1, 1, 1, 1), (1, 50, 32, 32), (3, 7, 5, 2),
+                                        (64, 200, 512, 512)])
+def test_backward_flops_count_every_product_of_every_step(N, T, D, H):
+    flops = backward_matmul_flops(N, T, D, H)
+    recurrent = sum(product_flops((N, 4 * H), (4 * H, H)) for _ in range(T))  # d_z_t U^T
+    inputs = product_flops((N * T, 4 * H), (4 * H, D))  # d_Z W^T
+    weights = (product_flops((D, N * T), (N * T, 4 * H))  # X^T d_Z
+               + product_flops((H, N * T), (N * T, 4 * H)))  # H_prev^T d_Z
+    assert flops == {"recurrent": recurrent, "inputs": inputs, "weights": weights,
+                     "total": recurrent + inputs + weights}
+    assert flops["total"] == 16 * N * T * (D + H) * H == 2 * matmul_flops(N, T, D, H)["total"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lower_bound_backward_multiplies_what_backpropagation_multiplies(dtype):
+    """Given the backward pass's d_Z, its multiplies are the gradients."""
+    X, params = problem(Size(N=3, T=6, D=4, H=5), dtype, seed=2)
+    fast = FastLSTM(params)
+    outputs, _, cache = fast.forward(X)
+    d_Z = fast.preactivation_grads(np.ones_like(outputs), cache).d_Z
+    answer = dict(zip(("d_X", "d_W", "d_U", "d_b"),
+                      matmul_lower_bound_backward(fast, X, cache, d_Z)))
+    reference = loss_gradients(X, params)
+    verify.compare({name: (answer[name], reference[name]) for name in reference},
+                   against="lstm_ref.grad.backward",
+                   tolerance=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_every_backward_contender_is_checked_in_float64():
+    candidates = contenders(eager=False, mode=BACKWARD)
+    assert {c.mode for c in candidates} == {BACKWARD}
+    errors = verify_contenders(candidates)
+    assert "lstm_ref fast" in errors and "Keras 3 LSTM, tf.function" in errors
+    assert max(errors.values()) <= 1e-12
+    with pytest.raises(ValueError, match=r"^mode: expected 'forward' or 'forward\+backward'"):
+        contenders(mode="backward")
+
+
+def test_reference_answers():
+    X, params = problem(Size(2, 3, 4, 5), np.float64)
+    outputs = reference_answer(X, params, FORWARD)
+    assert outputs.shape == (2, 3, 5)
+    grads = reference_answer(X, params, BACKWARD)
+    assert {k: v.shape for k, v in grads.items()} == {
+        "d_X": (2, 3, 4), "d_W": (4, 20), "d_U": (5, 20), "d_b": (20,)}
+
+
+def test_a_wrong_gradient_is_refused_before_timing(unrecorded):
+    def wrong(X, params, reference):
+        def result(answer):
+            return {**reference, "d_U": reference["d_U"] * 1.01}
+        return lambda: None, result
+
+    X, params = problem(Size(2, 4, 3, 2), np.float32)
+    reference = reference_answer(X, params, BACKWARD)
+    for framework in (False, True):
+        contender = Contender("wrong", framework, wrong, BACKWARD)
+        with pytest.raises(verify.VerificationError, match="d_U"):
+            check(contender, *wrong(X, params, reference), X, params, reference, 1e-5)
+
+
+def test_bench_size_backward_fills_in_ratios_and_records():
+    size = Size(2, 5, 3, 4)
+    timings = bench_size("tiny", size, contenders(eager=False, mode=BACKWARD), repeats=5,
+                         settle=0)
+    assert all(t.mode == BACKWARD for t in timings)
+    assert timings[2].implementation == "matmul lower bound"
+    assert timings[2].ratio_to_lower_bound == 1.0
+    assert all(t.max_rel_error <= 1e-5 for t in timings)
+    json.dumps([vars(t) for t in timings])
+    table = format_table("tiny", size, timings)
+    flops = matmul_flops(*size)["total"] + backward_matmul_flops(*size)["total"]
+    assert "forward+backward" in table and f"{flops / 1e9:.3g} GFLOP" in table
+
+
+def test_profile_of_the_backward_pass_has_its_parts():
+    size = Size(2, 6, 3, 4)
+    profile = profile_backward(size, repeats=5, settle=0)
+    assert set(profile) == {"total", "forward", "forward_only", "forward_multiplies", "loop",
+                            "recurrent_grads", "weight_grads", "input_grads",
+                            "total_fresh_memory"}
+    assert "backward loop" in format_profile_backward("tiny", size, profile)

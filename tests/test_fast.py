@@ -1,16 +1,30 @@
-"""The fast path against the readable path and against Keras 3: results only, no timing."""
+"""The fast path against the readable path, Keras 3 and tf.GradientTape: results only, no timing.
+
+Tolerances: outputs to 1e-12 in float64 and 1e-6 in float32, the book's
+defaults. Gradients to 1e-12 in float64; in float32 to 1e-5 times the
+larger of 1 and the gradient's largest magnitude (:func:`gradient_tolerance`):
+a gradient sums products over N T steps and carries each step's rounding
+through the steps before it, each rounded to 6e-8 relative, and the two
+sides sum in different orders (one large multiply against one product per
+step); the worst measured is 2.2e-6 of the magnitude (relu and hard sigmoid,
+T = 23), while a wrong gate, sign or transpose gives errors of the order of
+the gradient itself.
+"""
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import random_params, random_state
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, verify
+from lstm_ref.activations import hard_sigmoid_keras2
 from lstm_ref.cell import step_values
 from lstm_ref.conventions.keras import keras_config
-from lstm_ref.fast import FAST_GATE_ORDER, FastLSTM, check_fast_supported, lstm_sequence_fast
-from lstm_ref.frameworks import run_keras_lstm
+from lstm_ref.fast import (FAST_GATE_ORDER, JACOBIAN_ORDER, STEP_ORDER, BufferPool, FastLSTM,
+                           check_fast_supported, lstm_sequence_fast)
+from lstm_ref.frameworks import keras_lstm_gradients, run_keras_lstm
+from lstm_ref.grad import Gradients, backward, derivative, forward
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}
 DTYPES = [np.float64, np.float32]
@@ -164,31 +178,55 @@ def test_sigmoid_gates_are_halved_only_for_the_sigmoid(rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cache_holds_every_step_of_the_readable_cell(dtype, rng):
+@pytest.mark.parametrize("config", [LSTMConfig(forget_bias=0.5), LSTMConfig(cell_clip=0.4),
+                                    LSTMConfig(activation="relu",
+                                               recurrent_activation="hard_sigmoid")],
+                         ids=["forget-bias", "cell-clip", "relu-hard-sigmoid"])
+def test_cache_holds_every_steps_jacobians(dtype, config, rng):
+    """Each step's elementwise derivatives, from lstm_ref.cell.step_values and grad.derivative."""
     N, T, D, H = 3, 7, 4, 5
-    params = random_params(rng, D, H, dtype)
-    config = LSTMConfig(forget_bias=0.5)
+    # Weights large enough for cell_clip to act; relu's outputs grow with them.
+    params = random_params(rng, D, H, dtype, scale=1.5 if config.cell_clip else 0.5)
     X = rng.normal(size=(N, T, D)).astype(dtype)
     state = random_state(rng, N, H, dtype)
-    outputs, final, cache = FastLSTM(params, config).forward(X, state)
-    assert cache.gates.shape == (T, 4, N, H) and cache.cells.shape == (T, N, H)
-    pairs = {}
+    fast = FastLSTM(params, config)
+    fast.CHUNK_BYTES = 1  # one step per chunk; test_chunks_do_not_change_the_result
+    outputs, final, cache = fast.forward(X, state)
+    assert cache.jacobians.shape == (T, 6, N, H) and cache.hidden.shape == (T + 1, N, H)
+    sigma_prime = derivative(config.recurrent_activation_fn)
+    phi_prime = derivative(config.activation_fn)
+    pairs, clipped = {}, 0
     for t in range(T):
-        values = step_values(X[:, t], state, params, config)
-        for name in ("i", "f", "g", "o", "c", "h"):
-            pairs[f"{name}[t={t}]"] = (cache.stacked(name)[:, t], getattr(values, name))
-        state = LSTMState(values.h, values.c)
+        v = step_values(X[:, t], state, params, config)
+        passes = np.ones_like(v.c)
+        if config.cell_clip is not None:
+            passes = (np.abs(v.f * state.c + v.i * v.g) <= config.cell_clip).astype(dtype)
+            clipped += int((passes == 0).sum())
+        phi_c = config.activation_fn(v.c)
+        expected = {"i": v.g * sigma_prime(v.i) * passes,
+                    "f": state.c * sigma_prime(v.f) * passes,
+                    "o": phi_c * sigma_prime(v.o), "g": v.i * phi_prime(v.g) * passes,
+                    "c": v.o * phi_prime(phi_c), "c_prev": v.f * passes}
+        for n, name in enumerate(JACOBIAN_ORDER):
+            pairs[f"{name}[t={t}]"] = (cache.jacobians[t, n], expected[name])
+        pairs[f"h[t={t}]"] = (cache.hidden[t + 1], v.h)
+        state = LSTMState(v.h, v.c)
     pairs["final h"], pairs["final c"] = (final.h, state.h), (final.c, state.c)
     verify.compare(pairs, against="lstm_ref.cell.step_values", tolerance=TOLERANCE[dtype])
-    np.testing.assert_array_equal(outputs, FastLSTM(params, config)(X, cache.initial_state)[0])
+    assert clipped > 0 or config.cell_clip is None
+    np.testing.assert_array_equal(outputs, fast(X, cache.initial_state)[0])
 
 
-def test_cache_names(rng):
-    params = random_params(rng, 2, 3)
-    _, _, cache = FastLSTM(params).forward(rng.normal(size=(1, 2, 2)))
+def test_cache_orders(rng):
     assert FAST_GATE_ORDER == ("i", "f", "o", "g")
-    with pytest.raises(ValueError, match=r"^name: expected one of i, f, g, o, c, h, got 'z'"):
-        cache.stacked("z")
+    assert STEP_ORDER == ("i", "f", "o", "g", "phi_c", "c")
+    assert JACOBIAN_ORDER == ("i", "f", "o", "g", "c", "c_prev")
+    params = random_params(rng, 2, 3)
+    X = rng.normal(size=(1, 2, 2))
+    _, _, cache = FastLSTM(params).forward(X)
+    assert cache.inputs.shape == (2, 1, 3)  # time-major, a column of ones for the bias
+    np.testing.assert_array_equal(cache.inputs[..., :2], X.transpose(1, 0, 2))
+    np.testing.assert_array_equal(cache.inputs[..., 2], 1)
 
 
 # ---------------------------------------------------------------------------
@@ -294,3 +332,244 @@ def test_refuses_wrong_argument_types(rng):
         FastLSTM((params.W, params.U))
     with pytest.raises(TypeError, match=r"^config: expected LSTMConfig, got str"):
         FastLSTM(params, "tanh")
+
+
+# ---------------------------------------------------------------------------
+# Backpropagation through time
+
+
+def gradient_tolerance(dtype, reference: Gradients) -> float:
+    """1e-12 in float64; in float32 1e-5 of the largest gradient (at least 1), see above."""
+    if dtype == np.float64:
+        return 1e-12
+    arrays = [reference.d_X, *reference.d_initial_state, *reference.d_params.arrays().values()]
+    return 1e-5 * max([1.0] + [float(np.abs(a).max()) for a in arrays if a.size])
+
+
+def gradient_pairs(ours: Gradients, reference: Gradients) -> dict:
+    """Every gradient, by name, as (ours, reference) for verify.compare."""
+    pairs = {"d_X": (ours.d_X, reference.d_X),
+             "d_h0": (ours.d_initial_state.h, reference.d_initial_state.h),
+             "d_c0": (ours.d_initial_state.c, reference.d_initial_state.c)}
+    ours_w, reference_w = ours.d_params.arrays(), reference.d_params.arrays()
+    assert ours_w.keys() == reference_w.keys()
+    pairs.update({f"d_{name}": (ours_w[name], reference_w[name]) for name in ours_w})
+    return pairs
+
+
+def fast_gradients(X, params, config, state0, d_outputs, d_final):
+    fast = FastLSTM(params, config)
+    outputs, _, cache = fast.forward(X, state0)
+    return fast.backward(d_outputs, cache, d_final)
+
+
+def check_gradients_against_readable(X, params, config=LSTMConfig(), state0=None,
+                                     d_final=True, rng=None, dtype=np.float64):
+    rng = rng or np.random.default_rng(0)
+    N, T, _ = X.shape
+    H = params.hidden_size
+    d_outputs = rng.normal(size=(N, T, H)).astype(dtype)
+    d_final = random_state(rng, N, H, dtype) if d_final else None
+    ours = fast_gradients(X, params, config, state0, d_outputs, d_final)
+    readable = backward(d_outputs, forward(X, params, config, state0)[2], d_final)
+    assert ours.d_X.dtype == ours.d_params.W.dtype == ours.d_initial_state.c.dtype == dtype
+    assert ours.d_states is None
+    return verify.compare(gradient_pairs(ours, readable), against="lstm_ref.grad.backward",
+                          tolerance=gradient_tolerance(dtype, readable))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(shape=shapes, use_bias=st.booleans(), zero_state=st.booleans(),
+       final_state=st.booleans())
+def test_backward_matches_readable_on_random_shapes(dtype, shape, use_bias, zero_state,
+                                                    final_state):
+    N, T, D, H, seed = shape
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, D, H, dtype, bias=use_bias)
+    X = rng.normal(size=(N, T, D)).astype(dtype)
+    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    check_gradients_against_readable(X, params, state0=state0, d_final=final_state, rng=rng,
+                                     dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N, T, D, H", [
+    (1, 1, 1, 1),  # one of everything
+    (1, 200, 3, 1),  # batch 1, one unit, long-ish T
+    (2, 300, 9, 4),  # D != H, long-ish T
+    (3, 40, 2, 33),  # H > D, H not a multiple of the SIMD width
+    (64, 5, 16, 8),  # a larger batch than units
+])
+def test_backward_matches_readable_on_edge_shapes(dtype, N, T, D, H, rng):
+    params = random_params(rng, D, H, dtype)
+    X = rng.normal(size=(N, T, D)).astype(dtype)
+    check_gradients_against_readable(X, params, state0=random_state(rng, N, H, dtype), rng=rng,
+                                     dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", [
+    LSTMConfig(forget_bias=1.0, cell_clip=0.5),  # TF 1.x's options; clipping on
+    LSTMConfig(activation="relu", recurrent_activation="hard_sigmoid"),
+    LSTMConfig(activation="softsign", recurrent_activation="tanh"),
+    LSTMConfig(activation="linear", recurrent_activation="sigmoid"),
+    LSTMConfig(activation="tanh", recurrent_activation=hard_sigmoid_keras2),
+    LSTMConfig(activation="softplus", recurrent_activation="sigmoid", proj_clip=0.1),
+], ids=["forget-bias-clip", "relu", "softsign", "linear", "keras2", "softplus"])
+def test_backward_options_match_readable(dtype, config, rng):
+    # Weights large enough for cell_clip to act; relu's gradients grow with them.
+    params = random_params(rng, 3, 5, dtype, scale=1.5 if config.cell_clip else 0.5)
+    X = rng.normal(size=(4, 25, 3)).astype(dtype)
+    check_gradients_against_readable(X, params, config, random_state(rng, 4, 5, dtype),
+                                     rng=rng, dtype=dtype)
+
+
+def test_chunks_do_not_change_the_result(rng):
+    """The Jacobians are elementwise: any chunk size gives the same bits."""
+    params = random_params(rng, 3, 4)
+    X, d_outputs = rng.normal(size=(2, 30, 3)), rng.normal(size=(2, 30, 4))
+    results = []
+    for chunk_bytes in (1, 500, 10**9):  # one step per chunk, a few, all T at once
+        fast = FastLSTM(params, LSTMConfig(cell_clip=0.3))
+        fast.CHUNK_BYTES = chunk_bytes
+        results.append(fast.backward(d_outputs, fast.forward(X)[2]))
+    for other in results[1:]:
+        for name, (a, b) in gradient_pairs(other, results[0]).items():
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+shapes_tape = st.tuples(
+    st.integers(1, 4),  # N
+    st.integers(1, 12),  # T
+    st.integers(1, 5),  # D
+    st.integers(1, 5),  # H
+    st.integers(0, 2**32 - 1),  # seed
+)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=15)
+@given(shape=shapes_tape, use_bias=st.booleans(), zero_state=st.booleans(),
+       final_state=st.booleans())
+def test_backward_matches_gradient_tape(dtype, shape, use_bias, zero_state, final_state):
+    N, T, D, H, seed = shape
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, D, H, dtype, bias=use_bias)
+    X = rng.normal(size=(N, T, D)).astype(dtype)
+    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    d_outputs = rng.normal(size=(N, T, H)).astype(dtype)
+    d_final = random_state(rng, N, H, dtype) if final_state else None
+    ours = fast_gradients(X, params, LSTMConfig(), state0, d_outputs, d_final)
+    tape = keras_lstm_gradients(X, params, d_outputs, state0, d_final)
+    verify.compare(gradient_pairs(ours, tape), against="tf.GradientTape, keras.layers.LSTM",
+                   tolerance=gradient_tolerance(dtype, tape))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation, recurrent_activation", [
+    ("relu", "hard_sigmoid"), ("softsign", "sigmoid"), ("tanh", "tanh")])
+def test_backward_other_activations_match_gradient_tape(dtype, activation,
+                                                        recurrent_activation, rng):
+    N, T, D, H = 3, 30, 4, 5
+    params = random_params(rng, D, H, dtype)
+    X = rng.normal(size=(N, T, D)).astype(dtype)
+    state0 = random_state(rng, N, H, dtype)
+    d_outputs = rng.normal(size=(N, T, H)).astype(dtype)
+    d_final = random_state(rng, N, H, dtype)
+    config = keras_config(activation, recurrent_activation)
+    ours = fast_gradients(X, params, config, state0, d_outputs, d_final)
+    tape = keras_lstm_gradients(X, params, d_outputs, state0, d_final, activation=activation,
+                                recurrent_activation=recurrent_activation)
+    verify.compare(gradient_pairs(ours, tape), against="tf.GradientTape, keras.layers.LSTM",
+                   tolerance=gradient_tolerance(dtype, tape))
+
+
+def test_backward_of_zero_steps_passes_the_final_state_back(rng):
+    params = random_params(rng, 3, 2)
+    d_final = random_state(rng, 4, 2)
+    grads = fast_gradients(np.zeros((4, 0, 3)), params, LSTMConfig(), None,
+                           np.zeros((4, 0, 2)), d_final)
+    readable = backward(np.zeros((4, 0, 2)), forward(np.zeros((4, 0, 3)), params)[2], d_final)
+    assert grads.d_X.shape == (4, 0, 3)
+    verify.compare(gradient_pairs(grads, readable), against="lstm_ref.grad.backward",
+                   tolerance=0.0)
+
+
+def test_backward_keeps_float32_and_every_result_its_own(rng):
+    """Reused buffers (BufferPool) never overwrite a result the caller still holds."""
+    params = random_params(rng, 3, 4, np.float32)
+    X = [rng.normal(size=(2, 6, 3)).astype(np.float32) for _ in range(3)]
+    d_outputs = rng.normal(size=(2, 6, 4)).astype(np.float32)
+    fast = FastLSTM(params)
+    caches = [fast.forward(x)[2] for x in X]  # three caches alive at once
+    held = [fast.backward(d_outputs, cache) for cache in caches]
+    copies = [{k: (a.copy(), b) for k, (a, b) in gradient_pairs(g, g).items()} for g in held]
+    for _ in range(3):  # more calls, results dropped: their buffers get reused
+        fast.backward(d_outputs, fast.forward(X[0])[2])
+    for grads, saved in zip(held, copies):
+        assert grads.d_params.W.dtype == np.float32
+        for name, (a, _) in gradient_pairs(grads, grads).items():
+            np.testing.assert_array_equal(a, saved[name][0], err_msg=name)
+    again = fast.backward(d_outputs, caches[1])  # an old cache is still good
+    np.testing.assert_array_equal(again.d_params.U, held[1].d_params.U)
+    assert not np.shares_memory(again.d_X, held[1].d_X)
+
+
+def test_buffer_pool_reuses_only_what_nobody_holds():
+    pool = BufferPool()
+    a = pool.empty((3, 4), np.float32)
+    view = a[1:]
+    del a
+    b = pool.empty((3, 4), np.float32)  # the first is still held, through a view
+    assert not np.shares_memory(b, view)
+    del view
+    c = pool.empty((3, 4), np.float32)  # now free again
+    assert c.shape == (3, 4) and c.dtype == np.float32 and c.base is None
+    assert pool.empty((3, 4), np.float64).dtype == np.float64  # dtype is part of the key
+    del b, c
+    arrays = [pool.empty((2,), np.float32) for _ in range(BufferPool.KEEP + 1)]
+    assert len({id(a) for a in arrays}) == BufferPool.KEEP + 1  # all held: all new
+    for n in range(BufferPool.SHAPES + 1):
+        pool.empty((n + 5,), np.float32)
+    assert len(pool._arrays) == BufferPool.SHAPES  # the oldest shape is let go
+
+
+def test_backward_refuses_what_the_readable_backward_refuses(rng):
+    params = random_params(rng, 3, 2)
+    X = rng.normal(size=(4, 5, 3))
+    fast = FastLSTM(params)
+    _, _, cache = fast.forward(X)
+    _, _, readable_cache = forward(X, params)
+    nan = np.zeros((4, 5, 2))
+    nan[0, 1, 1] = np.nan
+    bad = [(np.zeros((4, 5, 3)), None), (np.zeros((4, 5, 2), np.float32), None), (nan, None),
+           (np.zeros((4, 5, 2)), LSTMState(np.zeros((4, 3)), np.zeros((4, 2)))),
+           (np.zeros((4, 5, 2)), np.zeros((4, 2)))]
+    for d_outputs, d_final in bad:
+        with pytest.raises((ValueError, TypeError)) as readable:
+            backward(d_outputs, readable_cache, d_final)
+        with pytest.raises(type(readable.value)) as ours:
+            fast.backward(d_outputs, cache, d_final)
+        assert str(ours.value) == str(readable.value)
+
+
+def test_backward_refuses_a_cache_from_elsewhere(rng):
+    params = random_params(rng, 3, 2)
+    X, d_outputs = rng.normal(size=(4, 5, 3)), np.zeros((4, 5, 2))
+    with pytest.raises(TypeError, match=r"^cache: expected a FastCache from FastLSTM.forward, "
+                                        "got ForwardCache"):
+        FastLSTM(params).backward(d_outputs, forward(X, params)[2])
+    with pytest.raises(ValueError, match=r"^cache: made by another FastLSTM's forward"):
+        FastLSTM(params).backward(d_outputs, FastLSTM(params).forward(X)[2])
+
+
+def test_forward_with_a_cache_refuses_what_backward_cannot_differentiate(rng):
+    params = random_params(rng, 3, 2)
+    config = LSTMConfig(activation="swish")
+    X = rng.normal(size=(1, 2, 3))
+    with pytest.raises(ValueError) as readable:
+        forward(X, params, config)
+    with pytest.raises(ValueError) as ours:
+        FastLSTM(params, config).forward(X)
+    assert str(ours.value) == str(readable.value)
+    lstm_sequence_fast(X, params, config)  # the forward pass alone computes it

@@ -21,9 +21,11 @@ with respect to the inputs and every weight) of the same: the readable
 passes alone, :func:`matmul_lower_bound_backward`; Keras under
 ``tf.GradientTape``, compiled and eager; PyTorch's ``.backward()``.
 
-Each figure is the median of ``--repeats`` runs (at least 5) after one
-warm-up run, and is shown as a ratio to the lower bound and to the fastest
-framework of the same run. Before anything is timed, its output is compared
+Each figure is the median of ``--repeats`` samples (at least 5), taken in
+three rounds after a warm-up each; a sample times as many consecutive calls
+as fill ``MIN_SAMPLE_SECONDS`` (:func:`time_runs`), as ``timeit`` does. It
+is shown as a ratio to the lower bound and to the fastest framework of the
+same run. Before anything is timed, its output is compared
 with the readable path's by :func:`lstm_ref.verify.compare` (outputs, or
 gradients), so a wrong answer is never timed. ``--json PATH`` writes every
 measurement, the machine and the library versions; ``--sweep`` adds the
@@ -40,6 +42,7 @@ import argparse
 import ctypes
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -257,19 +260,30 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def time_runs(
-    runs: list[Callable[[], object]], repeats: int, settle: float = 1.0, rounds: int = 3
-) -> list[list[float]]:
-    """Seconds of ``repeats`` calls of each of ``runs``, in ``rounds`` rounds.
+# Each run warms up for this long in every round, and each timed sample lasts
+# at least this long (time_runs).
+WARM_UP_SECONDS, MIN_SAMPLE_SECONDS = 0.05, 0.02
 
-    In every round each run gets a pause of ``settle`` seconds, one untimed
-    warm-up call and its share of the timed calls, in a row. Runs do not take
-    turns call by call: the worker threads of PyTorch (OpenMP), TensorFlow
-    and OpenBLAS keep spinning for a while after a call and slow down
-    whatever runs next (measured here, the fast path took 1.4 times as long
-    right after PyTorch's LSTM as before it); the pause lets them go to
-    sleep. Rounds spread each run's calls over the whole benchmark, so that
-    a change in the machine's load does not fall on one run only.
+
+def time_runs(
+    runs: list[Callable[[], object]], repeats: int, settle: float = 1.0, rounds: int = 3,
+    warm_up: float = WARM_UP_SECONDS, min_sample: float = MIN_SAMPLE_SECONDS,
+) -> list[list[float]]:
+    """Seconds per call of each of ``runs``: ``repeats`` samples in ``rounds`` rounds.
+
+    In every round each run gets a pause of ``settle`` seconds, warm-up
+    calls for at least ``warm_up`` seconds (at least one) and its share of
+    the timed samples, in a row. Runs do not take turns call by call: the
+    worker threads of PyTorch (OpenMP), TensorFlow and OpenBLAS keep
+    spinning for a while after a call and slow down whatever runs next
+    (measured here, the fast path took 1.4 times as long right after
+    PyTorch's LSTM as before it); the pause lets them go to sleep, and the
+    warm-up wakes the run's own threads and caches again. A sample is the
+    mean of as many consecutive calls as fill ``min_sample`` seconds, as
+    ``timeit`` does, so that a call of a millisecond is not timed alone
+    against the clock's and the scheduler's jitter. Rounds spread each
+    run's samples over the whole benchmark, so that a change in the
+    machine's load does not fall on one run only.
     """
     rounds = max(1, min(rounds, repeats))
     shares = [repeats // rounds + (k < repeats % rounds) for k in range(rounds)]
@@ -277,11 +291,17 @@ def time_runs(
     for share in shares:
         for run, times in zip(runs, seconds):
             time.sleep(settle)
-            run()
+            calls, start = 0, time.perf_counter()
+            while calls == 0 or time.perf_counter() - start < warm_up:
+                run()
+                calls += 1
+            per_call = (time.perf_counter() - start) / calls
+            number = max(1, math.ceil(min_sample / per_call)) if per_call else 1
             for _ in range(share):
                 start = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - start)
+                for _ in range(number):
+                    run()
+                times.append((time.perf_counter() - start) / number)
     return seconds
 
 
@@ -860,8 +880,8 @@ def main(argv: Optional[list[str]] = None) -> dict:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", metavar="PATH", help="write every measurement to PATH")
     parser.add_argument("--repeats", type=int, default=9,
-                        help="timed runs per measurement, in three rounds after a "
-                             "warm-up each (>= 5)")
+                        help="timed samples per measurement, in three rounds after "
+                             "a warm-up each (>= 5)")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--sweep", action="store_true",
                         help="also time over T and over H (the book's figures)")
@@ -903,7 +923,8 @@ def main(argv: Optional[list[str]] = None) -> dict:
                     print("\n" + format_table(f"sweep over {axis}", size, timings),
                           flush=True)
                     sweeps[axis] += timings
-    report = {**env, "repeats": args.repeats, "warmup": 1, "float64_check": checked,
+    report = {**env, "repeats": args.repeats, "warm_up_seconds": WARM_UP_SECONDS,
+              "min_sample_seconds": MIN_SAMPLE_SECONDS, "float64_check": checked,
               "float32_tolerance": FLOAT32_TOLERANCE,
               "load_average_at_end": list(os.getloadavg()),
               "results": [_record(t) for t in results], "profiles": profiles,

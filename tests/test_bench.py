@@ -1,6 +1,7 @@
 """The benchmark's counts and machinery: results only, never a timing."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -71,10 +72,20 @@ def test_lower_bound_multiplies_what_the_lstm_multiplies(dtype):
 def test_time_runs_in_rounds_each_after_a_warm_up():
     calls = []
     seconds = time_runs([lambda: calls.append("a"), lambda: calls.append("b")], repeats=5,
-                        settle=0, rounds=2)
+                        settle=0, rounds=2, warm_up=0, min_sample=0)
     # Round one: a warm-up and 3 timed calls of each; round two: a warm-up and 2.
     assert calls == ["a"] * 4 + ["b"] * 4 + ["a"] * 3 + ["b"] * 3
     assert [len(s) for s in seconds] == [5, 5] and all(t >= 0 for s in seconds for t in s)
+
+
+def test_a_sample_of_quick_calls_is_the_mean_of_many():
+    calls = []
+    seconds = time_runs([lambda: calls.append(None)], repeats=3, settle=0, rounds=1,
+                        warm_up=0.005, min_sample=0.005)
+    # A list append takes well under a microsecond: thousands of calls in the
+    # warm-up and in each sample, and three samples of the time per call.
+    assert len(seconds[0]) == 3 and all(t > 0 for t in seconds[0])
+    assert len(calls) > 1000
 
 
 def test_every_contender_is_checked_in_float64():

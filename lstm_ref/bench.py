@@ -475,8 +475,8 @@ def loss_gradients(X: np.ndarray, params: LSTMParams) -> dict[str, np.ndarray]:
 
 
 def _gradient_dict(grads) -> dict[str, np.ndarray]:
-    d = grads.d_params
-    return {"d_X": np.asarray(grads.d_X), "d_W": d.W, "d_U": d.U, "d_b": d.b}
+    named = grads.arrays()
+    return {name: named.get(name) for name in GRADIENT_NAMES}  # d_b None without a bias
 
 
 def _readable_backward(X, params, reference):
@@ -504,12 +504,10 @@ def _lower_bound_backward(X, params, reference):
 def _keras_backward(compiled: bool) -> Contender:
     def prepare(X, params, reference):
         from .conventions.keras import from_keras
-        from .frameworks import keras_lstm, tf
+        from .frameworks import keras_lstm, keras_rnn_variables, tf
 
         layer = keras_lstm(params, return_sequences=True, return_state=False)
-        weights = [layer.cell.kernel, layer.cell.recurrent_kernel]
-        if params.b is not None:
-            weights.append(layer.cell.bias)
+        weights = keras_rnn_variables(layer)
 
         def gradients(x):
             with tf.GradientTape() as tape:

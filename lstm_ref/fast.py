@@ -61,7 +61,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain, repeat
+from itertools import chain
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np

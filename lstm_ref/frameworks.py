@@ -112,6 +112,17 @@ def keras_lstm(
     return layer
 
 
+def keras_rnn_variables(layer) -> list:
+    """The variables of a Keras ``LSTM`` or ``SimpleRNN`` layer: kernel, recurrent kernel, bias.
+
+    The bias only if the layer has one. For an LSTM this is the order of
+    :func:`lstm_ref.conventions.keras.from_keras`'s arguments, so that their
+    gradients convert as the weights do.
+    """
+    cell = layer.cell
+    return [v for v in (cell.kernel, cell.recurrent_kernel, cell.bias) if v is not None]
+
+
 def run_keras_lstm(
     X: np.ndarray,
     params: LSTMParams,
@@ -406,9 +417,7 @@ def keras_lstm_gradients(
     layer = keras_lstm(params, return_sequences=True, return_state=True, **options)
     x = tf.constant(X)
     h0, c0 = _initial_state_tensors(X, params, initial_state)
-    variables = [layer.cell.kernel, layer.cell.recurrent_kernel]
-    if params.b is not None:
-        variables.append(layer.cell.bias)
+    variables = keras_rnn_variables(layer)
     with tf.GradientTape() as tape:
         tape.watch([x, h0, c0])
         outputs, h, c = layer(x, initial_state=[h0, c0])
@@ -496,9 +505,7 @@ def keras_simple_rnn_gradients(X, params, d_outputs, h0=None):
     x = tf.constant(X)
     h = tf.constant(np.zeros((X.shape[0], params.W.shape[1]), params.W.dtype) if h0 is None
                     else h0)
-    variables = [layer.cell.kernel, layer.cell.recurrent_kernel]
-    if params.b is not None:
-        variables.append(layer.cell.bias)
+    variables = keras_rnn_variables(layer)
     with tf.GradientTape() as tape:
         tape.watch([x, h])
         loss = tf.reduce_sum(layer(x, initial_state=[h]) * d_outputs)

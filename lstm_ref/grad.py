@@ -470,6 +470,14 @@ class Gradients(NamedTuple):
     d_params: LSTMParams
     d_states: Optional[LSTMState] = None
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every gradient but ``d_states``, by name: ``d_X``, ``d_h0``, ``d_c0``, then
+        ``d_`` and the field name of each weight present (``d_W``, ``d_U``, ``d_b`` ...)."""
+        named = {"d_X": self.d_X, "d_h0": self.d_initial_state.h,
+                 "d_c0": self.d_initial_state.c}
+        named.update({f"d_{name}": g for name, g in self.d_params.arrays().items()})
+        return named
+
 
 def backward(
     d_outputs: np.ndarray,

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
 
 from lstm_ref import LSTMParams, LSTMState
 
@@ -29,6 +30,39 @@ def random_state(rng, N, H, dtype=np.float64, P=None):
         h=rng.normal(size=(N, P or H)).astype(dtype),
         c=rng.normal(size=(N, H)).astype(dtype),
     )
+
+
+def sequence_shapes(max_N, max_T, max_D, max_H):
+    """Hypothesis strategy for (N, T, D, H, seed), each size from 1 to its maximum."""
+    sizes = (st.integers(1, largest) for largest in (max_N, max_T, max_D, max_H))
+    return st.tuples(*sizes, st.integers(0, 2**32 - 1))
+
+
+def random_sequence_problem(shape, dtype=np.float64, bias=True, zero_state=False):
+    """rng, params, inputs X (N, T, D) and initial state (None: zeros) for a drawn shape.
+
+    ``shape`` is (N, T, D, H, seed) from :func:`sequence_shapes`; ``rng`` is
+    seeded with ``seed`` and has drawn the other three, in that order.
+    """
+    N, T, D, H, seed = shape
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, D, H, dtype, bias=bias)
+    X = rng.normal(size=(N, T, D)).astype(dtype)
+    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    return rng, params, X, state0
+
+
+def loss_gradients(rng, N, T, P, H, dtype, final_state=True):
+    """Random d_outputs (N, T, P) and d_final_state: the gradient of a random linear loss."""
+    d_outputs = rng.normal(size=(N, T, P)).astype(dtype)
+    return d_outputs, (random_state(rng, N, H, dtype, P=P) if final_state else None)
+
+
+def gradient_pairs(ours, reference) -> dict:
+    """Every gradient of two lstm_ref.grad.Gradients, by name, as (ours, reference)."""
+    ours, reference = ours.arrays(), reference.arrays()
+    assert ours.keys() == reference.keys()
+    return {name: (ours[name], reference[name]) for name in ours}
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The benchmark's counts and machinery: results only, never a timing."""
 
 import json
-import time
 
 import numpy as np
 import pytest

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_params, random_state
+from conftest import (gradient_pairs, loss_gradients, random_params, random_sequence_problem,
+                      random_state, sequence_shapes)
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, verify
 from lstm_ref.activations import hard_sigmoid_keras2
 from lstm_ref.cell import step_values
@@ -48,23 +49,13 @@ def check_against_readable(X, params, config=LSTMConfig(), state0=None, dtype=np
         against=READABLE, tolerance=TOLERANCE[dtype])
 
 
-shapes = st.tuples(
-    st.integers(1, 5),  # N
-    st.integers(1, 30),  # T
-    st.integers(1, 7),  # D
-    st.integers(1, 7),  # H
-    st.integers(0, 2**32 - 1),  # seed
-)
+shapes = sequence_shapes(5, 30, 7, 7)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(shape=shapes, use_bias=st.booleans(), zero_state=st.booleans())
 def test_matches_readable_on_random_shapes(dtype, shape, use_bias, zero_state):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=use_bias)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    rng, params, X, state0 = random_sequence_problem(shape, dtype, use_bias, zero_state)
     check_against_readable(X, params, state0=state0, dtype=dtype)
 
 
@@ -107,23 +98,13 @@ def test_proj_clip_without_projection_is_ignored_as_in_the_readable_path(rng):
     check_against_readable(rng.normal(size=(2, 6, 3)), params, LSTMConfig(proj_clip=0.1))
 
 
-shapes_keras = st.tuples(
-    st.integers(1, 4),  # N
-    st.integers(1, 40),  # T
-    st.integers(1, 6),  # D
-    st.integers(1, 6),  # H
-    st.integers(0, 2**32 - 1),  # seed
-)
+shapes_keras = sequence_shapes(4, 40, 6, 6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(shape=shapes_keras, use_bias=st.booleans(), zero_state=st.booleans())
 def test_matches_keras_on_random_shapes(dtype, shape, use_bias, zero_state):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=use_bias)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    rng, params, X, state0 = random_sequence_problem(shape, dtype, use_bias, zero_state)
     outputs, state = lstm_sequence_fast(X, params, initial_state=state0)
     outputs_k, state_k = run_keras_lstm(X, params, initial_state=state0)
     verify.compare(
@@ -348,17 +329,6 @@ def gradient_tolerance(dtype, reference: Gradients) -> float:
     return 1e-5 * max([1.0] + [float(np.abs(a).max()) for a in arrays if a.size])
 
 
-def gradient_pairs(ours: Gradients, reference: Gradients) -> dict:
-    """Every gradient, by name, as (ours, reference) for verify.compare."""
-    pairs = {"d_X": (ours.d_X, reference.d_X),
-             "d_h0": (ours.d_initial_state.h, reference.d_initial_state.h),
-             "d_c0": (ours.d_initial_state.c, reference.d_initial_state.c)}
-    ours_w, reference_w = ours.d_params.arrays(), reference.d_params.arrays()
-    assert ours_w.keys() == reference_w.keys()
-    pairs.update({f"d_{name}": (ours_w[name], reference_w[name]) for name in ours_w})
-    return pairs
-
-
 def fast_gradients(X, params, config, state0, d_outputs, d_final):
     fast = FastLSTM(params, config)
     outputs, _, cache = fast.forward(X, state0)
@@ -385,11 +355,7 @@ def check_gradients_against_readable(X, params, config=LSTMConfig(), state0=None
        final_state=st.booleans())
 def test_backward_matches_readable_on_random_shapes(dtype, shape, use_bias, zero_state,
                                                     final_state):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=use_bias)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    rng, params, X, state0 = random_sequence_problem(shape, dtype, use_bias, zero_state)
     check_gradients_against_readable(X, params, state0=state0, d_final=final_state, rng=rng,
                                      dtype=dtype)
 
@@ -434,13 +400,7 @@ def test_chunks_do_not_change_the_result(rng):
             np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-shapes_tape = st.tuples(
-    st.integers(1, 4),  # N
-    st.integers(1, 12),  # T
-    st.integers(1, 5),  # D
-    st.integers(1, 5),  # H
-    st.integers(0, 2**32 - 1),  # seed
-)
+shapes_tape = sequence_shapes(4, 12, 5, 5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -448,13 +408,9 @@ shapes_tape = st.tuples(
 @given(shape=shapes_tape, use_bias=st.booleans(), zero_state=st.booleans(),
        final_state=st.booleans())
 def test_backward_matches_gradient_tape(dtype, shape, use_bias, zero_state, final_state):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=use_bias)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
-    d_outputs = rng.normal(size=(N, T, H)).astype(dtype)
-    d_final = random_state(rng, N, H, dtype) if final_state else None
+    N, T, _, H, _ = shape
+    rng, params, X, state0 = random_sequence_problem(shape, dtype, use_bias, zero_state)
+    d_outputs, d_final = loss_gradients(rng, N, T, H, H, dtype, final_state)
     ours = fast_gradients(X, params, LSTMConfig(), state0, d_outputs, d_final)
     tape = keras_lstm_gradients(X, params, d_outputs, state0, d_final)
     verify.compare(gradient_pairs(ours, tape), against="tf.GradientTape, keras.layers.LSTM",

@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_params, random_state
+from conftest import (gradient_pairs, loss_gradients, random_params, random_sequence_problem,
+                      random_state, sequence_shapes)
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, verify
 from lstm_ref.activations import swish
 from lstm_ref.conventions import tf1
 from lstm_ref.frameworks import (keras_lstm_gradients, keras_simple_rnn,
                                  keras_simple_rnn_gradients, tf1_cell_gradients)
-from lstm_ref.grad import (Gradients, backward, backward_step, check_supported, derivative,
+from lstm_ref.grad import (backward, backward_step, check_supported, derivative,
                            forward)
 from lstm_ref.rnn import RNNParams, rnn_backward, rnn_sequence
 
@@ -28,25 +29,7 @@ TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 FD_TOLERANCE = 1e-7
 DTYPES = [np.float64, np.float32]
 
-sizes = st.tuples(st.integers(1, 4), st.integers(1, 8), st.integers(1, 5), st.integers(1, 5),
-                  st.integers(0, 2**32 - 1))
-
-
-def gradient_pairs(ours: Gradients, reference: Gradients) -> dict:
-    """Every gradient, by name, as (ours, reference) for verify.compare."""
-    pairs = {"d_X": (ours.d_X, reference.d_X),
-             "d_h0": (ours.d_initial_state.h, reference.d_initial_state.h),
-             "d_c0": (ours.d_initial_state.c, reference.d_initial_state.c)}
-    ours_w, reference_w = ours.d_params.arrays(), reference.d_params.arrays()
-    assert ours_w.keys() == reference_w.keys()
-    pairs.update({f"d_{name}": (ours_w[name], reference_w[name]) for name in ours_w})
-    return pairs
-
-
-def loss_gradients(rng, N, T, P, H, dtype, final_state=True):
-    """Random d_outputs (N, T, P) and d_final_state: the gradient of a random linear loss."""
-    d_outputs = rng.normal(size=(N, T, P)).astype(dtype)
-    return d_outputs, (random_state(rng, N, H, dtype, P=P) if final_state else None)
+sizes = sequence_shapes(4, 8, 5, 5)
 
 
 # ---------------------------------------------------------------------------
@@ -56,17 +39,13 @@ def loss_gradients(rng, N, T, P, H, dtype, final_state=True):
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(sizes=sizes)
 def test_forward_equals_lstm_sequence(dtype, sizes):
-    N, T, D, H, seed = sizes
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = random_state(rng, N, H, dtype)
+    _, params, X, state0 = random_sequence_problem(sizes, dtype)
     outputs, state, cache = forward(X, params, initial_state=state0)
     outputs_ref, state_ref = lstm_sequence(X, params, initial_state=state0)
     verify.compare({"outputs": (outputs, outputs_ref), "h_T": (state.h, state_ref.h),
                     "c_T": (state.c, state_ref.c)},
                    against="lstm_ref.lstm_sequence", tolerance=0.0)
-    assert len(cache.steps) == T and outputs.dtype == dtype
+    assert len(cache.steps) == X.shape[1] and outputs.dtype == dtype
 
 
 # ---------------------------------------------------------------------------
@@ -78,11 +57,8 @@ def test_forward_equals_lstm_sequence(dtype, sizes):
 @given(sizes=sizes, use_bias=st.booleans(), zero_state=st.booleans(),
        final_state=st.booleans())
 def test_keras_lstm_gradients(dtype, sizes, use_bias, zero_state, final_state):
-    N, T, D, H, seed = sizes
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=use_bias)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    N, T, _, H, _ = sizes
+    rng, params, X, state0 = random_sequence_problem(sizes, dtype, use_bias, zero_state)
     d_outputs, d_final = loss_gradients(rng, N, T, H, H, dtype, final_state)
     ours = backward(d_outputs, forward(X, params, initial_state=state0)[2], d_final)
     tape = keras_lstm_gradients(X, params, d_outputs, state0, d_final)

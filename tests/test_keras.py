@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import random_params, random_state
-from lstm_ref import LSTMState, lstm_sequence, lstm_step, verify
+from conftest import random_params, random_sequence_problem, random_state, sequence_shapes
+from lstm_ref import lstm_sequence, lstm_step, verify
 from lstm_ref.conventions.keras import LSTM as KerasLSTM
 from lstm_ref.conventions.keras import LSTMCell as KerasLSTMCell
 from lstm_ref.conventions.keras import (count_params, from_keras, from_keras_layer, keras_config,
@@ -48,23 +48,13 @@ def test_seed_002_against_keras_float32():
     )
 
 
-shapes = st.tuples(
-    st.integers(1, 4),  # N
-    st.integers(1, 12),  # T
-    st.integers(1, 6),  # D
-    st.integers(1, 6),  # H
-    st.integers(0, 2**32 - 1),  # seed
-)
+shapes = sequence_shapes(4, 12, 6, 6)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(shape=shapes, use_bias=st.booleans(), zero_state=st.booleans())
 def test_sequence_matches_keras(dtype, shape, use_bias, zero_state):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=use_bias)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    _, params, X, state0 = random_sequence_problem(shape, dtype, use_bias, zero_state)
     outputs, state = lstm_sequence(X, params, initial_state=state0)
     outputs_k, state_k = run_keras_lstm(X, params, initial_state=state0)
     assert outputs.dtype == state.h.dtype == state.c.dtype == dtype

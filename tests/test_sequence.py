@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import random_params, random_state
+from conftest import random_params, random_sequence_problem, random_state, sequence_shapes
 from lstm_ref import LSTMState, lstm_sequence, verify
 from lstm_ref.conventions.keras import LSTM as KerasLSTM
 from lstm_ref.conventions.keras import Bidirectional as KerasBidirectional
@@ -48,13 +48,7 @@ def compare_all(ours, theirs, against, dtype):
 # One layer
 
 
-shapes = st.tuples(
-    st.integers(1, 4),  # N
-    st.integers(1, 8),  # T
-    st.integers(1, 4),  # D
-    st.integers(1, 5),  # H
-    st.integers(0, 2**32 - 1),  # seed
-)
+shapes = sequence_shapes(4, 8, 4, 5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -62,11 +56,8 @@ shapes = st.tuples(
        zero_output_for_mask=st.booleans(), zero_state=st.booleans())
 def test_sequence_matches_keras(dtype, shape, use_mask, go_backwards, zero_output_for_mask,
                                 zero_state):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype)
-    X = rng.normal(size=(N, T, D)).astype(dtype)
-    state0 = None if zero_state else random_state(rng, N, H, dtype)
+    N, T, _, _, _ = shape
+    rng, params, X, state0 = random_sequence_problem(shape, dtype, zero_state=zero_state)
     mask = awkward_mask(rng, N, T) if use_mask else None
     options = dict(go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
     outputs, state = lstm_sequence(X, params, initial_state=state0, mask=mask, **options)

@@ -225,11 +225,16 @@ def matmul_lower_bound_backward(
         What these multiplies compute: the gradients, given ``d_Z``.
     """
     matmul_lower_bound(fast, X, cache.outputs)
-    d_h = np.empty_like(cache.hidden[0])  # (N, H)
-    for d_z in d_Z[::-1]:
-        fast.recurrent_grads(d_z, out=d_h)
+    recurrent_grad_multiplies(fast, d_Z)
     d_W, d_U, d_b = fast.weight_grads(cache, d_Z)
     return fast.input_grads(d_Z), d_W, d_U, d_b
+
+
+def recurrent_grad_multiplies(fast: FastLSTM, d_Z: np.ndarray) -> None:
+    """The backward loop's multiplies alone: ``d_z_t U^T`` for t = T ... 1, results dropped."""
+    d_h = np.empty(d_Z.shape[1:2] + (fast.params.hidden_size,), d_Z.dtype)  # (N, H)
+    for d_z in d_Z[::-1]:
+        fast.recurrent_grads(d_z, out=d_h)
 
 
 # ---------------------------------------------------------------------------
@@ -743,19 +748,13 @@ def profile_backward(
     outputs, _, cache = fast.forward(X)
     d_outputs = np.ones_like(outputs)
     d_Z = fast.preactivation_grads(d_outputs, cache).d_Z.copy()
-    d_h = np.empty_like(cache.hidden[0])
     fresh = FastLSTM(params)
     fresh._buffers.KEEP = 0  # hands out fresh memory every time
-
-    def recurrent_grads():
-        for d_z in d_Z[::-1]:
-            fast.recurrent_grads(d_z, out=d_h)
-
     runs = {"total": lambda: fast.backward(d_outputs, fast.forward(X)[2]),
             "forward": lambda: fast.forward(X), "forward_only": lambda: fast(X),
             "forward_multiplies": lambda: matmul_lower_bound(fast, X, outputs),
             "loop": lambda: fast.preactivation_grads(d_outputs, cache),
-            "recurrent_grads": recurrent_grads,
+            "recurrent_grads": lambda: recurrent_grad_multiplies(fast, d_Z),
             "weight_grads": lambda: fast.weight_grads(cache, d_Z),
             "input_grads": lambda: fast.input_grads(d_Z),
             "total_fresh_memory": lambda: fresh.backward(d_outputs,
@@ -777,6 +776,7 @@ def format_profile_backward(label: str, size: Size, profile: dict[str, float]) -
         f" and loop {elementwise:.3f}, {elementwise / size.T * 1e3:.1f} us per step),"
         f" weight gradients {p['weight_grads']:.3f} ms, input gradients"
         f" {p['input_grads']:.3f} ms")
+
 
 # ---------------------------------------------------------------------------
 # The machine

@@ -68,6 +68,7 @@ import numpy as np
 
 from . import activations
 from .cell import DEFAULT_CONFIG, LSTMConfig
+from .conventions.tf1 import fold_forget_bias
 from .grad import Gradients, derivative
 from .layout import GATE_ORDER, reorder_gates
 from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state,
@@ -269,15 +270,14 @@ class FastLSTM:
         # σ(z) = (1 + tanh(z/2)) / 2: with the σ gates' weights halved, tanh does all.
         self._sigmoid_by_tanh = sigma is activations.sigmoid
         self._phi_is_tanh = phi is activations.tanh
-        dtype, H = params.dtype, params.hidden_size
+        dtype = params.dtype
         self._half = dtype.type(0.5)
         # Halving is exact (a power of two): z/2 is rounded exactly as z is.
         self._scale = np.array([0.5, 0.5, 0.5, 1] if self._sigmoid_by_tanh else [1] * 4,
                                dtype)[:, None, None]  # (4, 1, 1), gates i, f, o, g
         b = params.b
         if config.forget_bias:  # folded into the bias once, not added at every step
-            b = np.zeros(4 * H, dtype) if b is None else b.copy()
-            b[H : 2 * H] += dtype.type(config.forget_bias)
+            b = fold_forget_bias(params, config.forget_bias).b
         self.W = self.to_internal(params.W)  # (4, D, H)
         self.U = self.to_internal(params.U)  # (4, H, H)
         self.b = None if b is None else self.to_internal(b[None, :])  # (4, 1, H)

@@ -240,9 +240,14 @@ def tf1_cell(cell: "tf1.BasicLSTMCell | tf1.LSTMCell | tf1.MultiRNNCell"):
     real.build((None, params.input_size))
     variables = tf1.to_tf1(params)
     for variable in real.weights:
-        name = variable.name.split("/", 1)[1].rsplit(":", 1)[0]  # e.g. "projection/kernel"
-        variable.assign(variables[name])
+        variable.assign(variables[_tf1_variable_name(variable)])
     return real
+
+
+def _tf1_variable_name(variable) -> str:
+    """A TF 1.x cell variable's name below the cell's scope: "lstm_cell/projection/kernel:0"
+    gives "projection/kernel", the key of :func:`lstm_ref.conventions.tf1.to_tf1`."""
+    return variable.name.split("/", 1)[1].rsplit(":", 1)[0]
 
 
 def run_tf1_cell(real_cell, inputs: np.ndarray, state):
@@ -455,7 +460,7 @@ def tf1_cell_gradients(
     real = tf1_cell(cell)
     x = tf.constant(X)
     h0, c0 = _initial_state_tensors(X, params, initial_state)
-    names = [v.name.split("/", 1)[1].rsplit(":", 1)[0] for v in real.weights]
+    names = [_tf1_variable_name(v) for v in real.weights]
     with tf.GradientTape() as tape:
         tape.watch([x, h0, c0])
         state = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(c0, h0)
@@ -466,11 +471,7 @@ def tf1_cell_gradients(
         outputs = tf.stack(outputs, axis=1) if outputs else tf.zeros_like(d_outputs)
         loss = _probe_loss(outputs, state.h, state.c, d_outputs, d_final_state)
     d_x, d_h0, d_c0, *d_vars = tape.gradient(loss, [x, h0, c0, *real.weights])
-    d = {name: np.asarray(g) for name, g in zip(names, d_vars)}
-    d_params = tf1.from_tf1(
-        d["kernel"], d["bias"], w_i_diag=d.get("w_i_diag"), w_f_diag=d.get("w_f_diag"),
-        w_o_diag=d.get("w_o_diag"), projection_kernel=d.get("projection/kernel"),
-    )
+    d_params = tf1.from_tf1_variables({name: np.asarray(g) for name, g in zip(names, d_vars)})
     return Gradients(d_X=np.asarray(d_x), d_initial_state=LSTMState(np.asarray(d_h0),
                      np.asarray(d_c0)), d_params=d_params)
 

@@ -154,6 +154,26 @@ def to_tf1(params: LSTMParams) -> dict[str, np.ndarray]:
     return variables
 
 
+def from_tf1_variables(variables: dict[str, np.ndarray]) -> LSTMParams:
+    """The inverse of :func:`to_tf1`: canonical parameters from TF's variables by name.
+
+    Takes the keys :func:`to_tf1` writes (``kernel`` and those of the other
+    variables the cell has) and passes them to :func:`from_tf1`; a gradient
+    by variable name converts the same way, as the conversion is a
+    permutation and a split.
+    """
+    layer_norm = None
+    if "state/gamma" in variables:
+        scopes = [*NORM_SCOPES.values(), "state"]
+        layer_norm = {s: (variables[f"{s}/gamma"], variables[f"{s}/beta"]) for s in scopes}
+    return from_tf1(
+        variables["kernel"], variables.get("bias"),
+        w_i_diag=variables.get("w_i_diag"), w_f_diag=variables.get("w_f_diag"),
+        w_o_diag=variables.get("w_o_diag"), projection_kernel=variables.get("projection/kernel"),
+        layer_norm=layer_norm,
+    )
+
+
 # ---------------------------------------------------------------------------
 # The forget bias, and what leaving it out does
 
@@ -309,7 +329,7 @@ class _TF1Cell:
             raise ValueError(
                 f"weights: expected {len(names)} arrays ({', '.join(names)}), got {len(weights)}"
             )
-        self.params = self._params_from(dict(zip(names, weights)))
+        self.params = from_tf1_variables(dict(zip(names, weights)))
         if self.params.hidden_size != self.num_units:
             raise ValueError(
                 f"kernel: expected 4 * num_units = {4 * self.num_units} columns, "
@@ -320,9 +340,6 @@ class _TF1Cell:
         """The weights in the order of TF's ``cell.weights``."""
         variables = to_tf1(self._built())
         return [variables[name] for name in self.weight_names()]
-
-    def _params_from(self, variables: dict[str, np.ndarray]) -> LSTMParams:
-        return from_tf1(variables["kernel"], variables.get("bias"))
 
     def _built(self) -> LSTMParams:
         if self.params is None:
@@ -421,12 +438,6 @@ class LSTMCell(_TF1Cell):
             names.append("projection/kernel")
         return names
 
-    def _params_from(self, variables: dict[str, np.ndarray]) -> LSTMParams:
-        return from_tf1(
-            variables["kernel"], variables["bias"],
-            w_i_diag=variables.get("w_i_diag"), w_f_diag=variables.get("w_f_diag"),
-            w_o_diag=variables.get("w_o_diag"), projection_kernel=variables.get("projection/kernel"),
-        )
 
 
 class LayerNormBasicLSTMCell(_TF1Cell):
@@ -483,12 +494,6 @@ class LayerNormBasicLSTMCell(_TF1Cell):
                             np.full(H, self.norm_shift, kernel.dtype)]
         self.set_weights(weights)
 
-    def _params_from(self, variables: dict[str, np.ndarray]) -> LSTMParams:
-        if not self.layer_norm:
-            return from_tf1(variables["kernel"], variables["bias"])
-        scopes = [*NORM_SCOPES.values(), "state"]
-        norms = {s: (variables[f"{s}/gamma"], variables[f"{s}/beta"]) for s in scopes}
-        return from_tf1(variables["kernel"], layer_norm=norms)
 
     def __call__(self, inputs, state, candidate_mask=None):
         """One step; draws a dropout mask if ``dropout_keep_prob < 1`` and none is given."""

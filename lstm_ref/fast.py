@@ -72,7 +72,7 @@ from .conventions.tf1 import fold_forget_bias
 from .grad import Gradients, derivative
 from .layout import GATE_ORDER, reorder_gates
 from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state,
-                     checked_array)
+                     checked_array, zero_state)
 
 FAST_GATE_ORDER = ("i", "f", "o", "g")
 """Internal order of the gate blocks: the three σ gates first, contiguous."""
@@ -541,8 +541,8 @@ class FastLSTM:
         N, T, _, H, dtype = self._check_cache(cache)
         d_outputs = checked_array("d_outputs", d_outputs, (N, T, H), ("N", "T", "P"),
                                   dtype, "the weights")
-        d_h_T, d_c_T = (np.zeros((2, N, H), dtype) if d_final_state is None
-                        else check_state(d_final_state, N, self.params))
+        d_h_T, d_c_T = (zero_state(self.params, N) if d_final_state is None
+                        else check_state(d_final_state, N, self.params, "d_final_state"))
         d_Z = self._buffers.empty((T, N, 4 * H), dtype)  # gate blocks i, f, g, o
         # What h_t and c_t receive, carried from step to step, in place.
         d_h = d_outputs[:, -1] + d_h_T if T else d_h_T.copy()  # h_T is also y_T

@@ -27,7 +27,7 @@ import numpy as np
 
 from .conventions import tf1
 from .conventions.keras import to_keras
-from .params import LSTMParams, LSTMState
+from .params import LSTMParams, LSTMState, zero_state
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     # Too late to choose tf-keras for tf.compat.v1; say so instead of failing later.
@@ -390,10 +390,8 @@ def _probe_loss(outputs, final_h, final_c, d_outputs, d_final_state):
 
 
 def _initial_state_tensors(X, params: LSTMParams, initial_state: Optional[LSTMState]):
-    N, dtype = X.shape[0], params.dtype
     if initial_state is None:
-        initial_state = LSTMState(np.zeros((N, params.output_size), dtype),
-                                  np.zeros((N, params.hidden_size), dtype))
+        initial_state = zero_state(params, X.shape[0])
     return tf.constant(initial_state.h), tf.constant(initial_state.c)
 
 

@@ -35,15 +35,16 @@ along every 4H axis are ordered i, f, g, o.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
 from . import activations
-from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, cell_update, project, step_values
+from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, cell_update, step_values
 from .layout import split_gates
-from .params import LSTMParams, LSTMState, check_sequence_inputs, check_state, checked_array
+from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state, checked_array,
+                     zero_state)
 
 Derivative = Callable[[np.ndarray], np.ndarray]
 
@@ -256,7 +257,7 @@ def projection_grad(
         return d_h, None
     d_r = d_h
     if config.proj_clip is not None:
-        r = project(m, params, replace(config, proj_clip=None))  # before clipping
+        r = m @ params.W_proj  # eq-projection before clipping
         d_r = d_h * (np.abs(r) <= config.proj_clip)
     return d_r @ params.W_proj.T, d_r
 
@@ -518,10 +519,8 @@ def backward(
     H, P, dtype = params.hidden_size, params.output_size, params.dtype
     d_outputs = checked_array("d_outputs", d_outputs, (N, T, P),
                               ("N", "T", "P"), dtype, "the weights")
-    if d_final_state is None:
-        d_h_next, d_c_next = np.zeros((N, P), dtype), np.zeros((N, H), dtype)
-    else:
-        d_h_next, d_c_next = check_state(d_final_state, N, params)
+    d_h_next, d_c_next = (zero_state(params, N) if d_final_state is None
+                          else check_state(d_final_state, N, params, "d_final_state"))
 
     d_X = np.empty_like(X)                    # (N, T, D)
     d_Z = np.empty((N, T, 4 * H), dtype)      # pre-activations, i f g o

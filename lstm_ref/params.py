@@ -301,6 +301,12 @@ def check_state(state, batch_size: int, params: LSTMParams, name: str = "state")
     return LSTMState(h, c)
 
 
+def zero_state(params: LSTMParams, batch_size: int) -> LSTMState:
+    """The state before the first step: ``h`` (N, P) and ``c`` (N, H) of zeros, in ``params.dtype``."""
+    return LSTMState(np.zeros((batch_size, params.output_size), params.dtype),
+                     np.zeros((batch_size, params.hidden_size), params.dtype))
+
+
 def check_step_inputs(x, state, params: LSTMParams) -> tuple[np.ndarray, LSTMState]:
     """Validate one time step's input ``x`` (N, D) and ``state`` against ``params``."""
     x = checked_array("x", x, (None, params.input_size), ("N", "D"), params.dtype, "the weights")
@@ -314,10 +320,7 @@ def check_sequence_inputs(
     X = checked_array(
         "X", X, (None, None, params.input_size), ("N", "T", "D"), params.dtype, "the weights"
     )
-    N, dtype = X.shape[0], params.dtype
+    N = X.shape[0]
     if initial_state is None:
-        zeros = LSTMState(
-            np.zeros((N, params.output_size), dtype), np.zeros((N, params.hidden_size), dtype)
-        )
-        return X, zeros
+        return X, zero_state(params, N)
     return X, check_state(initial_state, N, params, "initial_state")

@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from .grad import weight_grads
 from .params import as_float_array, check_finite, checked_array
 
 
@@ -126,9 +127,6 @@ def rnn_backward(
         d_H[:, t] = d_outputs[:, t] + d_h_next
         d_A[:, t] = d_H[:, t] * (1 - outputs[:, t] ** 2)
         d_h_next = d_A[:, t] @ params.U.T
-    d_params = RNNParams(
-        W=np.tensordot(X, d_A, axes=([0, 1], [0, 1])),  # Σ over n and t
-        U=np.tensordot(H_prev, d_A, axes=([0, 1], [0, 1])),
-        b=None if params.b is None else d_A.sum(axis=(0, 1)),
-    )
+    d_W, d_U, d_b = weight_grads(X, H_prev, d_A)  # the LSTM's sums, with H for 4H
+    d_params = RNNParams(W=d_W, U=d_U, b=None if params.b is None else d_b)
     return RNNGradients(d_X=d_A @ params.W.T, d_h0=d_h_next, d_params=d_params, d_H=d_H)

@@ -23,7 +23,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .cell import DEFAULT_CONFIG, LSTMConfig, step
-from .params import LSTMParams, LSTMState, check_sequence_inputs, check_shape
+from .params import LSTMParams, LSTMState, check_dtype, check_sequence_inputs, check_shape
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -251,11 +251,7 @@ def _check_stack(layers: list) -> None:
         raise TypeError(f"layers: expected a non-empty sequence of LSTMParams, got {layers!r}")
     for k in range(1, len(layers)):
         below, params = layers[k - 1], layers[k]
-        if params.dtype != below.dtype:
-            raise TypeError(
-                f"layers[{k}]: expected dtype {below.dtype} (the dtype of layers[{k - 1}]), "
-                f"got {params.dtype}"
-            )
+        check_dtype(f"layers[{k}]", params.W, below.dtype, f"layers[{k - 1}]")
         if params.input_size != below.output_size:
             raise ValueError(
                 f"layers[{k}].W: expected D = {below.output_size} rows (the output size P "
@@ -322,10 +318,7 @@ def _check_directions(forward: LSTMParams, backward: LSTMParams) -> None:
     for name, params in (("forward", forward), ("backward", backward)):
         if not isinstance(params, LSTMParams):
             raise TypeError(f"{name}: expected LSTMParams, got {type(params).__name__}")
-    if backward.dtype != forward.dtype:
-        raise TypeError(
-            f"backward: expected dtype {forward.dtype} (the dtype of forward), got {backward.dtype}"
-        )
+    check_dtype("backward", backward.W, forward.dtype, "forward")
     sizes = [(p.input_size, p.hidden_size, p.output_size) for p in (forward, backward)]
     if sizes[0] != sizes[1]:
         raise ValueError(

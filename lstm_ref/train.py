@@ -38,7 +38,7 @@ import numpy as np
 from . import grad
 from .cell import lstm_step
 from .initializers import glorot_uniform, keras_lstm_init, zeros
-from .params import LSTMParams, LSTMState, check_shape, checked_array
+from .params import LSTMParams, LSTMState, check_shape, checked_array, zero_state
 
 # ---------------------------------------------------------------------------
 # Text
@@ -558,8 +558,7 @@ def sample(
     if V != model.vocab_size:
         raise ValueError(f"vocab: expected {model.vocab_size} characters (the model's V), "
                          f"got {V}")
-    H = model.lstm.hidden_size
-    state = LSTMState(np.zeros((1, H), dtype), np.zeros((1, H), dtype))
+    state = zero_state(model.lstm, 1)
     ids = list(vocab.encode(prime))
     for k in range(len(prime) - 1 + length):
         state = lstm_step(one_hot(np.array([ids[k]]), V, dtype), state, model.lstm)

@@ -37,7 +37,7 @@ import numpy as np
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
 from ..initializers import keras_lstm_init
-from ..params import LSTMParams, LSTMState, check_weights
+from ..params import LSTMParams, LSTMState, check_weights, zero_state
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -235,8 +235,7 @@ class LSTM(LSTMCell):
         """The kept states, created as zeros for the first batch (Keras: at build)."""
         N = np.shape(inputs)[0]
         if self.states is None:
-            self.states = [np.zeros((N, params.output_size), params.dtype),
-                           np.zeros((N, params.hidden_size), params.dtype)]
+            self.states = list(zero_state(params, N))
         expected = self.states[0].shape[0]
         if N != expected:
             raise ValueError(

@@ -68,11 +68,10 @@ import numpy as np
 
 from . import activations
 from .cell import DEFAULT_CONFIG, LSTMConfig
-from .conventions.tf1 import fold_forget_bias
 from .grad import Gradients, derivative
 from .layout import GATE_ORDER, reorder_gates
 from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state,
-                     checked_array, zero_state)
+                     checked_array, fold_forget_bias, zero_state)
 
 FAST_GATE_ORDER = ("i", "f", "o", "g")
 """Internal order of the gate blocks: the three σ gates first, contiguous."""

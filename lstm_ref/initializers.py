@@ -55,10 +55,12 @@ import math
 
 import numpy as np
 
+from .layout import GATE_ORDER, split_gates
 from .params import LSTMParams
 from .tf_random import (
     Shape,
     check_float_dtype,
+    check_int64,
     check_shape_arg,
     standard_normal,
     stateless_uniform,
@@ -89,11 +91,7 @@ def keras_seed(seed: int) -> tuple[int, int]:
     >>> keras_seed(42), keras_seed(-1), keras_seed(2**31)
     ((42, 0), (2147483645, 0), (2, 0))
     """
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an int, got {type(seed).__name__} {seed!r}")
-    seed = int(seed)
-    if not -(2**63) <= seed < 2**63:
-        raise ValueError(f"seed: expected an int in the int64 range, got {seed}")
+    seed = check_int64("seed", seed)
     # Python's % is a floor modulo, like tf.math.floormod: the result is >= 0.
     return seed % KERAS_SEED_MODULUS, 0
 
@@ -205,7 +203,7 @@ def keras_lstm_bias(units: int, dtype=np.float32, unit_forget_bias: bool = True)
     H = _check_size("units", units)
     b = zeros((4 * H,), dtype)
     if unit_forget_bias:
-        b[H : 2 * H] = 1
+        split_gates(b)[GATE_ORDER.index("f")][...] = 1  # a view of the forget block
     return b
 
 

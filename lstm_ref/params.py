@@ -18,7 +18,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .layout import GATE_ORDER  # noqa: F401  (re-exported: lstm_ref.GATE_ORDER)
+from .layout import GATE_ORDER, split_gates  # noqa: F401  (GATE_ORDER re-exported)
 
 
 class LSTMState(NamedTuple):
@@ -271,6 +271,38 @@ class LSTMParams:
     def astype(self, dtype) -> "LSTMParams":
         """A copy with every weight cast to ``dtype``."""
         return LSTMParams(**{name: a.astype(dtype) for name, a in self.arrays().items()})
+
+
+def fold_forget_bias(params: LSTMParams, forget_bias: float) -> LSTMParams:
+    """Move a run-time forget bias into the bias: for porting a TF 1.x cell to Keras.
+
+    (Also :class:`lstm_ref.fast.FastLSTM`'s way of adding it once, not at
+    every step; :mod:`lstm_ref.conventions.tf1` re-exports it.)
+
+    Implements :eq:`eq-fold-forget-bias`: a cell that adds ``forget_bias`` to
+    the forget gate at every step computes what a cell without run-time
+    forget bias computes with ``b_f + forget_bias`` in the forget block of its
+    bias. Keras (and PyTorch) add nothing at run time, so TF 1.x weights must
+    be folded this way before they go into a Keras layer. The sum is rounded
+    once, so the two cells agree to the last bit or two, not bit for bit.
+
+    Parameters
+    ----------
+    params : LSTMParams
+        Weights of a cell run with ``forget_bias``; ``b`` may be ``None``.
+    forget_bias : float
+        TF's ``forget_bias`` (1.0 by default in TF).
+
+    Returns
+    -------
+    LSTMParams
+        The same weights with the forget block of ``b`` raised by ``forget_bias``
+        (a bias is created if there was none); run it with a forget bias of 0.
+    """
+    b = np.zeros(4 * params.hidden_size, params.dtype) if params.b is None else params.b.copy()
+    _, b_f, _, _ = split_gates(b)  # a view of b's forget block
+    b_f += forget_bias
+    return LSTMParams(**{**params.arrays(), "b": b})
 
 
 LAYER_NORM_FIELDS = ("gamma", "beta", "gamma_c", "beta_c")

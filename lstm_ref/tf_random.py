@@ -86,15 +86,17 @@ def check_seed_pair(seed) -> tuple[int, int]:
         ) from None
     if len(pair) != 2:
         raise ValueError(f"seed: expected a pair of ints (seed0, seed1), got {len(pair)} values")
-    checked = []
-    for k, value in enumerate(pair):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"seed[{k}]: expected an int, got {type(value).__name__} {value!r}")
-        value = int(value)
-        if not -(2**63) <= value < 2**63:
-            raise ValueError(f"seed[{k}]: expected an int in the int64 range, got {value}")
-        checked.append(value)
-    return checked[0], checked[1]
+    return check_int64("seed[0]", pair[0]), check_int64("seed[1]", pair[1])
+
+
+def check_int64(name: str, value) -> int:
+    """``value`` as a Python int; ``TypeError`` unless an int, ``ValueError`` outside int64."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name}: expected an int in the int64 range, got {value}")
+    return value
 
 
 def check_shape_arg(shape: Shape, name: str = "shape") -> tuple[int, ...]:

@@ -35,7 +35,8 @@ import numpy as np
 from ..activations import get_activation, sigmoid
 from ..cell import LSTMConfig, lstm_step
 from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, split_concat_kernel, split_gates
-from ..params import LSTMParams, LSTMState, as_float_array, check_finite, check_shape
+from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check_shape,
+                      fold_forget_bias)  # noqa: F401  (a TF 1.x porting step, also here)
 
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.
 NORM_SCOPES = {"i": "input", "g": "transform", "f": "forget", "o": "output"}
@@ -261,35 +262,6 @@ def solve_forget_preactivation(
     # u_large = q / (a d) and u_small = d / q (their product is 1 / a):
     # forming the small root as a quotient avoids cancellation.
     return -np.log(q / (a * d)), np.log(q / d)
-
-
-def fold_forget_bias(params: LSTMParams, forget_bias: float) -> LSTMParams:
-    """Move a run-time forget bias into the bias: for porting a TF 1.x cell to Keras.
-
-    Implements :eq:`eq-fold-forget-bias`: a cell that adds ``forget_bias`` to
-    the forget gate at every step computes what a cell without run-time
-    forget bias computes with ``b_f + forget_bias`` in the forget block of its
-    bias. Keras (and PyTorch) add nothing at run time, so TF 1.x weights must
-    be folded this way before they go into a Keras layer. The sum is rounded
-    once, so the two cells agree to the last bit or two, not bit for bit.
-
-    Parameters
-    ----------
-    params : LSTMParams
-        Weights of a cell run with ``forget_bias``; ``b`` may be ``None``.
-    forget_bias : float
-        TF's ``forget_bias`` (1.0 by default in TF).
-
-    Returns
-    -------
-    LSTMParams
-        The same weights with the forget block of ``b`` raised by ``forget_bias``
-        (a bias is created if there was none); run it with a forget bias of 0.
-    """
-    b = np.zeros(4 * params.hidden_size, params.dtype) if params.b is None else params.b.copy()
-    _, b_f, _, _ = split_gates(b)  # a view of b's forget block
-    b_f += forget_bias
-    return LSTMParams(**{**params.arrays(), "b": b})
 
 
 # ---------------------------------------------------------------------------

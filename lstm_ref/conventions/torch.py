@@ -31,8 +31,6 @@ import numpy as np
 
 from ..params import LSTMParams, as_float_array, check_finite, checked_array
 
-WEIGHT_NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-
 
 def from_torch(
     weight_ih: np.ndarray,

@@ -109,12 +109,13 @@ def check_fast_supported(params: LSTMParams, config: LSTMConfig) -> None:
         raise TypeError(f"params: expected LSTMParams, got {type(params).__name__}")
     if not isinstance(config, LSTMConfig):
         raise TypeError(f"config: expected LSTMConfig, got {type(config).__name__}")
-    for name, what in _UNSUPPORTED.items():
-        if getattr(params, name) is not None:
-            raise ValueError(
-                f"params.{name}: the fast path does not compute {what}; it supports "
-                "W, U and b only. Use lstm_ref.lstm_sequence for this cell"
-            )
+    extras = params.extras()
+    if extras:
+        name = extras[0]
+        raise ValueError(
+            f"params.{name}: the fast path does not compute {_UNSUPPORTED[name]}; it supports "
+            "W, U and b only. Use lstm_ref.lstm_sequence for this cell"
+        )
 
 
 @dataclass(frozen=True, eq=False)

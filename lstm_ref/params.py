@@ -99,6 +99,19 @@ def check_dtype(name: str, array: np.ndarray, dtype: np.dtype, source: str) -> N
         )
 
 
+def check_list_arg(name: str, value, length: int, expected: str) -> tuple:
+    """``value`` as a tuple; ``TypeError`` unless it is a list or tuple of ``length`` items.
+
+    ``expected`` describes what was expected, e.g. ``"a list [h, c] of two arrays"``.
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != length:
+        got = type(value).__name__
+        if hasattr(value, "__len__"):
+            got += f" of length {len(value)}"
+        raise TypeError(f"{name}: expected {expected}, got {got}")
+    return tuple(value)
+
+
 def check_finite(name: str, array: np.ndarray) -> None:
     """Raise ``ValueError`` naming the first NaN or infinity in ``array``."""
     finite = np.isfinite(array)
@@ -267,6 +280,14 @@ class LSTMParams:
         """The weights that are present, by field name."""
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if getattr(self, f.name) is not None}
+
+    def extras(self) -> list[str]:
+        """The names of the weights present beyond ``W``, ``U`` and ``b``, in field order.
+
+        Peepholes, the projection, layer normalization: what a plain
+        (Keras, PyTorch, per-gate, fast) LSTM does not have.
+        """
+        return [name for name in self.arrays() if name not in ("W", "U", "b")]
 
     def astype(self, dtype) -> "LSTMParams":
         """A copy with every weight cast to ``dtype``."""

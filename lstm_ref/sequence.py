@@ -23,7 +23,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .cell import DEFAULT_CONFIG, LSTMConfig, step
-from .params import LSTMParams, LSTMState, check_dtype, check_sequence_inputs, check_shape
+from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_sequence_inputs,
+                     check_shape)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -329,10 +330,5 @@ def _check_directions(forward: LSTMParams, backward: LSTMParams) -> None:
 def _split_initial_state(initial_state):
     if initial_state is None:
         return None, None
-    if not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2:
-        raise TypeError(
-            "initial_state: expected a pair (forward state, backward state) of LSTMState, "
-            f"got {type(initial_state).__name__}"
-            + (f" of length {len(initial_state)}" if hasattr(initial_state, "__len__") else "")
-        )
-    return initial_state[0], initial_state[1]
+    return check_list_arg("initial_state", initial_state, 2,
+                          "a pair (forward state, backward state) of LSTMState")

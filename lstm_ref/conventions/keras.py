@@ -37,7 +37,7 @@ import numpy as np
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
 from ..initializers import keras_lstm_init
-from ..params import LSTMParams, LSTMState, check_weights, zero_state
+from ..params import LSTMParams, LSTMState, check_list_arg, check_weights, zero_state
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -270,13 +270,7 @@ class LSTM(LSTMCell):
 
 
 def _state_pair(initial_state) -> tuple:
-    if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
-        raise TypeError(
-            "initial_state: expected a list [h, c] of two arrays, "
-            f"got {type(initial_state).__name__}"
-            + (f" of length {len(initial_state)}" if hasattr(initial_state, "__len__") else "")
-        )
-    return tuple(initial_state)
+    return check_list_arg("initial_state", initial_state, 2, "a list [h, c] of two arrays")
 
 
 class Bidirectional:
@@ -340,14 +334,9 @@ class Bidirectional:
     def __call__(self, inputs, initial_state=None, mask=None):
         forward_state = backward_state = None
         if initial_state is not None:
-            if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 4:
-                raise TypeError(
-                    "initial_state: expected a list [h_fwd, c_fwd, h_bwd, c_bwd] of four "
-                    f"arrays, got {type(initial_state).__name__}"
-                    + (f" of length {len(initial_state)}"
-                       if hasattr(initial_state, "__len__") else "")
-                )
-            forward_state, backward_state = initial_state[:2], initial_state[2:]
+            states = check_list_arg("initial_state", initial_state, 4,
+                                    "a list [h_fwd, c_fwd, h_bwd, c_bwd] of four arrays")
+            forward_state, backward_state = states[:2], states[2:]
         y = self.forward_layer(inputs, initial_state=forward_state, mask=mask)
         y_rev = self.backward_layer(inputs, initial_state=backward_state, mask=mask)
         states = []

@@ -146,7 +146,7 @@ def to_per_gate(params: LSTMParams) -> PerGateParams:
     right to left: ``W_f`` is the f block of ``W`` stacked on that of ``U``,
     shape (D+H, H). A missing bias becomes zeros.
     """
-    extras = [n for n in params.arrays() if n not in ("W", "U", "b")]
+    extras = params.extras()
     if extras:
         raise ValueError(f"params: the per-gate form has no {', '.join(extras)}")
     kernel = concat_kernel(params.W, params.U)

@@ -106,8 +106,7 @@ def to_torch(params: LSTMParams) -> list[np.ndarray]:
         which ``nn.LSTM`` does not compute (its ``proj_size`` projects the
         hidden state, but is not converted here).
     """
-    extras = [name for name in ("p_i", "p_f", "p_o", "V_o", "W_proj", "gamma")
-              if getattr(params, name) is not None]
+    extras = params.extras()
     if extras:
         raise ValueError(
             f"params.{extras[0]}: nn.LSTM has no such weight; only W, U and b convert"

@@ -77,6 +77,11 @@ class Verification(tuple):
         """The worst absolute error over all comparisons."""
         return max(c.max_abs_error for c in self)
 
+    def max_abs_error_of(self, dtype) -> float:
+        """The worst absolute error over the comparisons made in ``dtype``."""
+        name = np.dtype(dtype).name
+        return max(c.max_abs_error for c in self if c.dtype == name)
+
     def _repr_html_(self) -> str:
         records = json.dumps([asdict(c) for c in self])
         rows = "".join(_html_row(c) for c in self)

@@ -26,6 +26,14 @@ def test_default_tolerance_follows_dtype():
         verify.compare({"x": (a, a + 5e-6)}, against="r")
 
 
+def test_worst_error_by_dtype():
+    result = verify.compare({"a": (np.array([1.0]), np.array([1.0 + 1e-13])),
+                             "b": (np.float32([1.0]), np.float32([1.0 + 2**-20]))},
+                            against="itself, nudged")
+    assert result.max_abs_error_of(np.float64) == pytest.approx(1e-13, rel=1e-3)
+    assert result.max_abs_error_of("float32") == 2**-20 == result.max_abs_error
+
+
 def test_mismatch_names_every_failed_quantity():
     a = np.zeros(3)
     with pytest.raises(verify.VerificationError) as info:

@@ -67,6 +67,43 @@ class Seed001(NamedTuple):
 SEED_001 = Seed001()
 
 
+class TFLayerNormTests(NamedTuple):
+    """The expected values of TensorFlow's ``LayerNormBasicLSTMCellTest``.
+
+    Float32 results printed to 8 decimals (the dropout values to 12), from
+    ``tf.contrib.rnn``'s tests, for cells whose every kernel and bias entry
+    is 0.5 (no bias with layer normalization). One cell reads seed 001's
+    inputs (``SEED_001.x``, ``.c``, ``.h``); without layer normalization it
+    gives ``SEED_001.tf_h`` and ``.tf_c``. Two cells in a ``MultiRNNCell``
+    read x = (1, 1) from the states in ``stack_c`` and ``stack_h``.
+    """
+
+    # One cell, layer_norm=True:
+    ln_h: np.ndarray = np.array([[-0.38079708, 0.38079708]])
+    ln_c: np.ndarray = np.array([[-1.0, 1.0]])
+    # The two-layer stack: the states each layer starts from, 0.1 * (0, 1)
+    # and 0.1 * (2, 3) for the first, 0.1 * (4, 5) and 0.1 * (6, 7) for the second,
+    stack_c: tuple = (0.1 * np.array([[0.0, 1.0]]), 0.1 * np.array([[4.0, 5.0]]))
+    stack_h: tuple = (0.1 * np.array([[2.0, 3.0]]), 0.1 * np.array([[6.0, 7.0]]))
+    # ... and each layer's new (h, c): with layer_norm=True,
+    stack_ln_h: tuple = (np.array([[-0.38079708, 0.38079708]]),) * 2
+    stack_ln_c: tuple = (np.array([[-1.0, 1.0]]),) * 2
+    # ... and with layer_norm=False.
+    stack_h_new: tuple = (np.array([[0.56668288, 0.60858738]]),
+                          np.array([[0.70230919, 0.72581059]]))
+    stack_c_new: tuple = (np.array([[0.8020075, 0.89599884]]),
+                          np.array([[1.17500675, 1.26892781]]))
+    # Recurrent dropout, keep_prob 0.5, all weights 1, x = c = h = 1 (5 units):
+    # c and h of a unit whose candidate was kept, and of one that was dropped.
+    dropout_c_high: float = 2.9998924946
+    dropout_c_low: float = 0.999983298578
+    dropout_h_high: float = 0.995008519604
+    dropout_h_low: float = 0.761552567265
+
+
+TF_LAYER_NORM_TESTS = TFLayerNormTests()
+
+
 # ---------------------------------------------------------------------------
 # Seed 002: the Keras LSTM layer walked through
 

@@ -15,6 +15,9 @@ from lstm_ref.activations import layer_norm
 from lstm_ref.cell import normalize_gates
 from lstm_ref.conventions import tf1
 from lstm_ref.frameworks import keras, run_layer_norm_cell_tf, run_tf1_cell, tf1_cell
+from lstm_ref.seeds import SEED_001, TF_LAYER_NORM_TESTS
+
+TF = TF_LAYER_NORM_TESTS  # the expected values TF's own tests publish
 
 PUBLISHED = "TensorFlow's published LayerNormBasicLSTMCellTest values"
 # The published numbers are float32 results printed to 8 digits; TF's own
@@ -39,26 +42,24 @@ def state(c, h, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("layer_norm, expected", [
-    (True, dict(h=[-0.38079708, 0.38079708], c0=[-1.0, 1.0], h0=[-0.38079708, 0.38079708],
-                c1=[-1.0, 1.0], h1=[-0.38079708, 0.38079708])),
-    (False, dict(h=[0.70230919, 0.72581059], c0=[0.8020075, 0.89599884],
-                 h0=[0.56668288, 0.60858738], c1=[1.17500675, 1.26892781],
-                 h1=[0.70230919, 0.72581059])),
-])
-def test_published_two_layers(dtype, layer_norm, expected):
+@pytest.mark.parametrize("layer_norm", [True, False])
+def test_published_two_layers(dtype, layer_norm):
+    new_h = TF.stack_ln_h if layer_norm else TF.stack_h_new
+    new_c = TF.stack_ln_c if layer_norm else TF.stack_c_new
+    expected = dict(h=new_h[1], c0=new_c[0], h0=new_h[0], c1=new_c[1], h1=new_h[1])
     multi = tf1.MultiRNNCell(published_cells(layer_norm, dtype, 2, 2))
-    h, (s0, s1) = multi(np.ones((1, 2), dtype), (state([0, 1], [2, 3], dtype),
-                                                 state([4, 5], [6, 7], dtype)))
+    states = tuple(tf1.LSTMStateTuple(c=c.astype(dtype), h=h.astype(dtype))
+                   for c, h in zip(TF.stack_c, TF.stack_h))
+    h, (s0, s1) = multi(np.ones((1, 2), dtype), states)
     ours = dict(h=h, c0=s0.c, h0=s0.h, c1=s1.c, h1=s1.h)
-    verify.compare({k: (ours[k], np.array([v])) for k, v in expected.items()},
+    verify.compare({k: (ours[k], v) for k, v in expected.items()},
                    against=PUBLISHED, tolerance=PUBLISHED_TOLERANCE)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("layer_norm, expected_h, expected_c", [
-    (True, [-0.38079708, 0.38079708], [-1.0, 1.0]),
-    (False, [0.64121795, 0.68166804], [0.88477188, 0.98103917]),  # seed 001's numbers
+    (True, TF.ln_h[0], TF.ln_c[0]),
+    (False, SEED_001.tf_h[0], SEED_001.tf_c[0]),  # seed 001's numbers
 ])
 def test_published_input_size_3(dtype, layer_norm, expected_h, expected_c):
     (cell,) = published_cells(layer_norm, dtype, 1, 3)
@@ -71,7 +72,8 @@ def test_published_input_size_3(dtype, layer_norm, expected_h, expected_c):
 def test_published_dropout_values():
     """keep_prob 0.5, all weights 1, x = c = h = 1: each unit ends in c_low (dropped)
     or c_high (kept). TF checks these to 1e-4 (one-sided); so do we, both ways."""
-    c_high, c_low, h_low, h_high = 2.9998924946, 0.999983298578, 0.761552567265, 0.995008519604
+    c_high, c_low = TF.dropout_c_high, TF.dropout_c_low
+    h_low, h_high = TF.dropout_h_low, TF.dropout_h_high
     cell = tf1.LayerNormBasicLSTMCell(5, layer_norm=False, dropout_keep_prob=0.5)
     cell.set_kernel(np.ones((10, 20)), np.ones(20))
     mask = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]])
@@ -193,8 +195,8 @@ def test_transcription_needs_a_mask_for_dropout():
 def test_published_dropout_values_are_those_of_a_zero_bias():
     """TF's dropout test expects the values of a cell whose bias is 0, to 1e-10;
     with the bias of 1 it sets up, every value is higher (up to 6.8e-5)."""
-    expected = dict(c_high=2.9998924946, c_low=0.999983298578,
-                    h_low=0.761552567265, h_high=0.995008519604)
+    expected = dict(c_high=TF.dropout_c_high, c_low=TF.dropout_c_low,
+                    h_low=TF.dropout_h_low, h_high=TF.dropout_h_high)
     mask = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]])
     kept = mask[0] == 1
     ones = np.ones((1, 5))

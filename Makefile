@@ -7,8 +7,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Touched after a complete install; rebuilt whenever the pins or packaging change.
 INSTALLED := $(VENV)/.installed
-# Touched after requirements-bench.txt (PyTorch) installed; optional.
-BENCH_INSTALLED := $(VENV)/.installed-bench
 # Where `make bench` writes its measurements; the book's Performance chapter plots this file.
 BENCH_JSON ?= book/data/benchmark.json
 
@@ -40,13 +38,7 @@ html: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q
 
-# PyTorch is optional: if it cannot be installed, the benchmark runs without it.
-$(BENCH_INSTALLED): requirements-bench.txt $(INSTALLED)
-	@if $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt; \
-	then touch $@; \
-	else echo "make bench: could not install requirements-bench.txt; timing without PyTorch"; fi
-
-bench: $(BENCH_INSTALLED)
+bench: $(INSTALLED)
 	mkdir -p $(dir $(BENCH_JSON))
 	$(BIN)/python -m lstm_ref.bench --sweep --json $(BENCH_JSON)
 

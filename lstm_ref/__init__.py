@@ -7,7 +7,7 @@ Shapes use N batch, T time, D input features, H hidden units, P the size of h
 (P = H without a projection); gate blocks are ordered i, f, g, o.
 """
 
-from . import activations, conventions, layout, verify
+from . import activations, layout, verify
 from .cell import LSTMConfig, lstm_step
 from .layout import GATE_ORDER, reorder_gates, split_gates
 from .params import LSTMParams, LSTMState
@@ -21,7 +21,6 @@ __all__ = [
     "LSTMParams",
     "LSTMState",
     "activations",
-    "conventions",
     "lstm_sequence",
     "layout",
     "lstm_step",

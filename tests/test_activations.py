@@ -43,7 +43,7 @@ def test_keras_version_must_be_2_or_3():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_activations_match_keras_3(dtype):
-    from lstm_ref.frameworks import keras
+    from lstm_ref.frameworks.tensorflow import keras
 
     z = np.linspace(-8, 8, 161).astype(dtype)
     for name in activations.activation_names():
@@ -54,7 +54,7 @@ def test_activations_match_keras_3(dtype):
 
 
 def test_hard_sigmoid_keras_2_matches_tf_keras():
-    from lstm_ref.frameworks import tf
+    from lstm_ref.frameworks.tensorflow import tf
 
     z = np.linspace(-4, 4, 81)
     np.testing.assert_allclose(activations.hard_sigmoid_keras2(z),

@@ -24,7 +24,7 @@ from lstm_ref.cell import step_values
 from lstm_ref.conventions.keras import keras_config
 from lstm_ref.fast import (FAST_GATE_ORDER, JACOBIAN_ORDER, STEP_ORDER, BufferPool, FastLSTM,
                            check_fast_supported, lstm_sequence_fast)
-from lstm_ref.frameworks import keras_lstm_gradients, run_keras_lstm
+from lstm_ref.frameworks.tensorflow import keras_lstm_gradients, run_keras_lstm
 from lstm_ref.grad import Gradients, backward, derivative, forward
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}

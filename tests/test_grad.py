@@ -19,11 +19,11 @@ from conftest import (gradient_pairs, loss_gradients, random_params, random_sequ
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, verify
 from lstm_ref.activations import swish
 from lstm_ref.conventions import tf1
-from lstm_ref.frameworks import (keras_lstm_gradients, keras_simple_rnn,
+from lstm_ref.frameworks.tensorflow import (keras_lstm_gradients, keras_simple_rnn,
                                  keras_simple_rnn_gradients, tf1_cell_gradients)
 from lstm_ref.grad import (backward, backward_step, check_supported, derivative,
                            forward)
-from lstm_ref.rnn import RNNParams, rnn_backward, rnn_sequence
+from lstm_ref.models.plain_rnn import RNNParams, rnn_backward, rnn_sequence
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 FD_TOLERANCE = 1e-7

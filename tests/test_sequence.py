@@ -10,7 +10,7 @@ from lstm_ref import LSTMState, lstm_sequence, verify
 from lstm_ref.conventions.keras import LSTM as KerasLSTM
 from lstm_ref.conventions.keras import Bidirectional as KerasBidirectional
 from lstm_ref.conventions.keras import to_keras
-from lstm_ref.frameworks import (keras, keras_bidirectional, keras_lstm, run_keras_bidirectional,
+from lstm_ref.frameworks.tensorflow import (keras, keras_bidirectional, keras_lstm, run_keras_bidirectional,
                                  run_keras_lstm, run_keras_stack)
 from lstm_ref.sequence import (MERGE_MODES, bidirectional_lstm_sequence, check_mask,
                                masked_output, masked_state, merge_directions, reverse_time,

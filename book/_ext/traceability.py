@@ -84,7 +84,7 @@ def package_definitions(package_dir: Path) -> list[Definition]:
 def test_references(tests_dir: Path) -> dict[str, set[str]]:
     """For each test (``file::name``), the names it mentions, module imports included."""
     references = {}
-    for path in sorted(tests_dir.glob("test_*.py")):
+    for path in sorted(tests_dir.rglob("test_*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         helpers = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
         for node in tree.body:
@@ -93,7 +93,7 @@ def test_references(tests_dir: Path) -> dict[str, set[str]]:
                 # Helpers of the test module that the test calls count as the test.
                 for helper in names & set(helpers) - {node.name}:
                     names |= _referenced_names(helpers[helper])
-                references[f"{path.name}::{node.name}"] = names
+                references[f"{path.relative_to(tests_dir)}::{node.name}"] = names
     return references
 
 

@@ -36,7 +36,6 @@ import numpy as np
 
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
-from ..initializers import keras_lstm_init
 from ..params import LSTMParams, LSTMState, check_list_arg, check_weights, zero_state
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
@@ -152,8 +151,11 @@ class LSTMCell:
         Glorot-uniform ``kernel``, orthogonal ``recurrent_kernel``, zero
         ``bias`` with the forget block set to one if ``unit_forget_bias``: the
         weights of a Keras 3 layer whose initializers were given ``seed``
-        (see :func:`lstm_ref.initializers.keras_lstm_init`).
+        (see :func:`lstm_ref.initializers.keras.keras_lstm_init`).
         """
+        # Imported here: the random-number replica loads only when asked for.
+        from ..initializers.keras import keras_lstm_init
+
         self.params = keras_lstm_init(input_size, self.units, seed, dtype,
                                       self.unit_forget_bias, self.use_bias)
 

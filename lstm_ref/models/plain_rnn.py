@@ -13,8 +13,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .grad import weight_grads
-from .params import as_float_array, check_finite, checked_array
+from ..grad import weight_grads
+from ..params import as_float_array, check_finite, checked_array
 
 
 class RNNParams(NamedTuple):

@@ -11,7 +11,7 @@ from lstm_ref.conventions.keras import LSTM as KerasLSTM
 from lstm_ref.conventions.keras import LSTMCell as KerasLSTMCell
 from lstm_ref.conventions.keras import (count_params, from_keras, from_keras_layer, keras_config,
                                         to_keras)
-from lstm_ref.frameworks import keras, keras_lstm, run_keras_lstm
+from lstm_ref.frameworks.tensorflow import keras, keras_lstm, run_keras_lstm
 from lstm_ref.seeds import SEED_002
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}

@@ -1,4 +1,4 @@
-"""lstm_ref.tf_random and lstm_ref.initializers against TensorFlow and Keras.
+"""lstm_ref.initializers.philox and lstm_ref.initializers against TensorFlow and Keras.
 
 Random numbers must equal TensorFlow's bit for bit (np.array_equal), in both
 dtypes, for odd sizes, sizes that are not a multiple of Philox's four words,
@@ -12,17 +12,19 @@ import sys
 import numpy as np
 import pytest
 
-from lstm_ref import initializers, tf_random
+from lstm_ref.initializers import keras as initializers, philox as tf_random
 from lstm_ref.conventions.keras import from_keras
-from lstm_ref.frameworks import keras, tf
+from lstm_ref.frameworks.tensorflow import keras, tf
 
 DTYPES = [np.float32, np.float64]
 # Both halves of the seed matter; negative and int64-sized values are sign-extended.
 SEED_PAIRS = [(0, 0), (1, 2), (42, 0), (-7, 3), (2**31 - 1, -(2**31)), (2**40 + 5, -(2**62))]
 SHAPES = [(1,), (2,), (3,), (5,), (7, 3), (4, 16), (13, 31), (2, 3, 5)]
 # Measured worst |ours - Keras| of the orthogonal (H, 4H) matrix over H <= 512:
-# 5.8e-16 (float64) and 2.9e-7 (float32); the bounds leave a little room.
-ORTHOGONAL_TOL = {np.float32: 4e-7, np.float64: 1e-15}
+# 5.8e-16 (float64) and 2.9e-7 (float32). NumPy's QR rounds differently with
+# OpenBLAS's kernel choice (OPENBLAS_CORETYPE=Haswell gives 1.05e-15 on a 5x5):
+# the float64 bound is a few ulps of the entries, not one kernel's result.
+ORTHOGONAL_TOL = {np.float32: 4e-7, np.float64: 4e-15}
 
 
 def tf_seed(seed):
@@ -247,7 +249,7 @@ def test_bad_arguments_are_named(call, error, message):
 
 def test_modules_import_numpy_only():
     code = (
-        "import sys, lstm_ref.initializers, lstm_ref.tf_random;"
+        "import sys, lstm_ref.initializers, lstm_ref.initializers.philox;"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

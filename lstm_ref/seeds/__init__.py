@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .conventions.per_gate import PerGateParams
+from ..conventions.per_gate import PerGateParams
 
 # ---------------------------------------------------------------------------
 # Seed 000: a manual BasicLSTMCell against tf.contrib.rnn.BasicLSTMCell

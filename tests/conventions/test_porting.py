@@ -7,7 +7,7 @@ from conftest import random_state
 from lstm_ref import LSTMConfig, LSTMParams, lstm_sequence, verify
 from lstm_ref.conventions import tf1
 from lstm_ref.conventions.keras import from_keras_layer, to_keras
-from lstm_ref.frameworks import keras_lstm, run_keras_lstm, run_tf1_cell, tf1_cell
+from lstm_ref.frameworks.tensorflow import keras_lstm, run_keras_lstm, run_tf1_cell, tf1_cell
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}
 

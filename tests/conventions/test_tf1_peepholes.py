@@ -6,7 +6,7 @@ import pytest
 
 from lstm_ref import verify
 from lstm_ref.conventions import seed004, tf1
-from lstm_ref.frameworks import run_tf1_cell, tf1_cell
+from lstm_ref.frameworks.tensorflow import run_tf1_cell, tf1_cell
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}
 

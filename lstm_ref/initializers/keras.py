@@ -36,7 +36,7 @@ TensorFlow 2.21 does, read from its sources and checked against it:
 * **Bias**: zeros, except ``unit_forget_bias`` sets the forget block (the
   second of i, f, g, o) to ones.
 
-The random numbers are bit for bit TensorFlow's (:mod:`lstm_ref.tf_random`).
+The random numbers are bit for bit TensorFlow's (:mod:`lstm_ref.initializers.philox`).
 The QR decomposition is not: TensorFlow uses Eigen's Householder QR, NumPy
 LAPACK's (OpenBLAS), which block and sum in different orders and so round
 differently. Here the QR is computed in float64, also for float32 (NumPy
@@ -55,9 +55,9 @@ import math
 
 import numpy as np
 
-from .layout import GATE_ORDER, split_gates
-from .params import LSTMParams
-from .tf_random import (
+from ..layout import GATE_ORDER, split_gates
+from ..params import LSTMParams
+from .philox import (
     Shape,
     check_float_dtype,
     check_int64,

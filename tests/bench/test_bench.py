@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lstm_ref import LSTMParams, lstm_sequence, verify
-from lstm_ref.bench import (BACKWARD, CHECK_SIZE, FORWARD, SIZES, Contender, Size,
+from lstm_ref.bench.benchmark import (BACKWARD, CHECK_SIZE, FORWARD, SIZES, Contender, Size,
                             backward_matmul_flops, bench_size, check, contenders,
                             elementwise_bytes, format_profile, format_profile_backward,
                             format_table, loss_gradients, matmul_flops, matmul_lower_bound,

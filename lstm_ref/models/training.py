@@ -35,10 +35,10 @@ from typing import Iterable, Mapping, NamedTuple, Optional
 
 import numpy as np
 
-from . import grad
-from .cell import lstm_step
-from .initializers import glorot_uniform, keras_lstm_init, zeros
-from .params import LSTMParams, LSTMState, check_shape, checked_array, zero_state
+from .. import grad
+from ..cell import lstm_step
+from ..initializers.keras import glorot_uniform, keras_lstm_init, zeros
+from ..params import LSTMParams, LSTMState, check_shape, checked_array, zero_state
 
 # ---------------------------------------------------------------------------
 # Text
@@ -191,7 +191,7 @@ class CharModel(NamedTuple):
 def init_char_model(vocab_size: int, hidden_size: int, seed: int, dtype=np.float64) -> CharModel:
     """Initial weights, as a seeded Keras 3 ``LSTM`` + ``Dense`` would draw them.
 
-    The LSTM is :func:`lstm_ref.initializers.keras_lstm_init` with ``seed``
+    The LSTM is :func:`lstm_ref.initializers.keras.keras_lstm_init` with ``seed``
     (Glorot-uniform kernel, orthogonal recurrent kernel, forget bias 1); the
     read-out is ``Dense(V, kernel_initializer=GlorotUniform(seed=seed + 1))``
     with a zero bias.
@@ -371,7 +371,7 @@ def adam_update(
     where Keras rounds them: the powers ``β^t`` use β rounded to float32,
     because Keras computes them from ``ops.cast(beta, dtype)`` and TensorFlow
     turns a Python float into a float32 tensor before casting it (as for the
-    Glorot bound, :func:`lstm_ref.initializers.glorot_uniform`); the factors
+    Glorot bound, :func:`lstm_ref.initializers.keras.glorot_uniform`); the factors
     ``1 - β`` and ``ε`` enter in the variable's dtype directly.
 
     Returns

@@ -14,7 +14,7 @@ from lstm_ref import verify
 from lstm_ref.activations import layer_norm
 from lstm_ref.cell import normalize_gates
 from lstm_ref.conventions import tf1
-from lstm_ref.frameworks import keras, run_layer_norm_cell_tf, run_tf1_cell, tf1_cell
+from lstm_ref.frameworks.tensorflow import keras, run_layer_norm_cell_tf, run_tf1_cell, tf1_cell
 from lstm_ref.seeds import SEED_001, TF_LAYER_NORM_TESTS
 
 TF = TF_LAYER_NORM_TESTS  # the expected values TF's own tests publish

@@ -5,7 +5,7 @@ import pytest
 
 from lstm_ref import LSTMParams, LSTMState, lstm_step, verify
 from lstm_ref.conventions import seed004
-from lstm_ref.frameworks import MyLSTMCellTF
+from lstm_ref.frameworks.tensorflow import MyLSTMCellTF
 from lstm_ref.seeds import SEED_004
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from lstm_ref import LSTMState, lstm_sequence, verify
 from lstm_ref.conventions import tf1
-from lstm_ref.frameworks import run_tf1_cell, tf1_cell
+from lstm_ref.frameworks.tensorflow import run_tf1_cell, tf1_cell
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-6}
 DTYPES = [np.float64, np.float32]

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lstm_ref import verify
-from lstm_ref.frameworks import KerasCharModel, keras, tf
-from lstm_ref.train import (Adam, CharModel, Vocabulary, bptt_windows, clip_by_global_norm,
+from lstm_ref.frameworks.tensorflow import KerasCharModel, keras, tf
+from lstm_ref.models.training import (Adam, CharModel, Vocabulary, bptt_windows, clip_by_global_norm,
                             cross_entropy, cross_entropy_grad, init_char_model, loss_and_grads,
                             one_hot, sample, softmax, train)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pybtex.database import parse_file
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
+BOOK = Path(__file__).resolve().parents[2] / "book"
 
 
 def test_bibliography_parses_and_has_unique_keys():

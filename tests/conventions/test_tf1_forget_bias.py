@@ -9,7 +9,7 @@ from lstm_ref import verify
 from lstm_ref.activations import sigmoid
 from lstm_ref.cell import preactivations
 from lstm_ref.conventions import tf1
-from lstm_ref.frameworks import run_tf1_cell, tf1_cell
+from lstm_ref.frameworks.tensorflow import run_tf1_cell, tf1_cell
 from lstm_ref.layout import split_gates
 from lstm_ref.seeds import SEED_000
 

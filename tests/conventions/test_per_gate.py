@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from lstm_ref import LSTMState, lstm_sequence, verify
 from lstm_ref.conventions.per_gate import PerGateParams, from_per_gate, per_gate_step, to_per_gate
-from lstm_ref.frameworks import run_keras_lstm
+from lstm_ref.frameworks.tensorflow import run_keras_lstm
 
 from conftest import random_params, random_state
 

@@ -9,7 +9,7 @@ This is the only module of lstm_ref that imports TensorFlow or Keras, and
 * keeps TensorFlow's C++ start-up log lines out of notebooks and test output;
 * silences the deprecation warning each ``tf.compat.v1.nn.rnn_cell`` class
   gives when it is created (the book uses them on purpose);
-* exposes ``tf`` and ``keras``: ``from lstm_ref.frameworks import tf, keras``.
+* exposes ``tf`` and ``keras``: ``from lstm_ref.frameworks.tensorflow import tf, keras``.
 
 The helpers build a framework object from :class:`lstm_ref.LSTMParams`, run
 it, and return NumPy arrays, so tests and chapters compare like with like.
@@ -25,9 +25,9 @@ from typing import Optional
 
 import numpy as np
 
-from .conventions import tf1
-from .conventions.keras import to_keras
-from .params import LSTMParams, LSTMState, zero_state
+from ..conventions import tf1
+from ..conventions.keras import to_keras
+from ..params import LSTMParams, LSTMState, zero_state
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     # Too late to choose tf-keras for tf.compat.v1; say so instead of failing later.
@@ -415,7 +415,7 @@ def keras_lstm_gradients(
     lstm_ref.grad.Gradients
         ``d_X``, ``d_initial_state`` and ``d_params`` (``d_states`` is None).
     """
-    from .grad import Gradients
+    from ..grad import Gradients
 
     layer = keras_lstm(params, return_sequences=True, return_state=True, **options)
     x = tf.constant(X)
@@ -452,7 +452,7 @@ def tf1_cell_gradients(
         ``d_X``, ``d_initial_state`` (``h_0`` (N, P), ``c_0`` (N, H)) and
         ``d_params`` (peepholes and projection included).
     """
-    from .grad import Gradients
+    from ..grad import Gradients
 
     params = cell._built()
     real = tf1_cell(cell)
@@ -475,7 +475,7 @@ def tf1_cell_gradients(
 
 
 def keras_simple_rnn(params, **options):
-    """A built ``keras.layers.SimpleRNN`` (tanh) holding :class:`lstm_ref.rnn.RNNParams`.
+    """A built ``keras.layers.SimpleRNN`` (tanh) holding :class:`lstm_ref.models.plain_rnn.RNNParams`.
 
     ``kernel`` = ``W`` (D, H), ``recurrent_kernel`` = ``U`` (H, H), ``bias`` =
     ``b`` (H,); returns every hidden state (N, T, H).
@@ -495,10 +495,10 @@ def keras_simple_rnn_gradients(X, params, d_outputs, h0=None):
 
     Returns
     -------
-    lstm_ref.rnn.RNNGradients
+    lstm_ref.models.plain_rnn.RNNGradients
         ``d_X`` (N, T, D), ``d_h0`` (N, H) and ``d_params`` (``d_H`` is None).
     """
-    from .rnn import RNNGradients, RNNParams
+    from ..models.plain_rnn import RNNGradients, RNNParams
 
     layer = keras_simple_rnn(params)
     x = tf.constant(X)
@@ -513,16 +513,16 @@ def keras_simple_rnn_gradients(X, params, d_outputs, h0=None):
 
 
 # ---------------------------------------------------------------------------
-# The character model of lstm_ref.train, in Keras 3
+# The character model of lstm_ref.models.training, in Keras 3
 
 
 class KerasCharModel:
-    """:class:`lstm_ref.train.CharModel` as Keras 3 layers, trained the same way.
+    """:class:`lstm_ref.models.training.CharModel` as Keras 3 layers, trained the same way.
 
     An ``LSTM`` returning its sequence and state and a ``Dense`` read-out, both
     in the model's dtype and holding its weights; the loss is
     ``SparseCategoricalCrossentropy(from_logits=True)``. :meth:`train` runs
-    the schedule of :func:`lstm_ref.train.train`: one optimizer step per
+    the schedule of :func:`lstm_ref.models.training.train`: one optimizer step per
     window, the state carried from window to window as a constant, reset to
     zeros at the first window.
     """
@@ -557,7 +557,7 @@ class KerasCharModel:
         return loss, h, c
 
     def train(self, inputs, targets, steps: int) -> np.ndarray:
-        """Train on windows (K, N, T) from :func:`lstm_ref.train.bptt_windows`;
+        """Train on windows (K, N, T) from :func:`lstm_ref.models.training.bptt_windows`;
         return every step's loss (before its update), shape (steps,)."""
         losses = np.empty(steps)
         for k in range(steps):
@@ -569,8 +569,8 @@ class KerasCharModel:
         return losses
 
     def weights(self):
-        """The current weights as a :class:`lstm_ref.train.CharModel`."""
-        from .train import CharModel
+        """The current weights as a :class:`lstm_ref.models.training.CharModel`."""
+        from ..models.training import CharModel
 
         return CharModel.from_arrays(dict(zip(["W", "U", "b", "W_y", "b_y"],
                                               (np.asarray(v) for v in self.variables))))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lstm_ref
 
-API_PAGE = Path(__file__).resolve().parents[1] / "book" / "api.md"
+API_PAGE = Path(__file__).resolve().parents[2] / "book" / "api.md"
 
 
 def public_objects():

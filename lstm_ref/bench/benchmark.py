@@ -52,12 +52,12 @@ from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
-from . import __version__, verify
-from .cell import preactivations
-from .fast import FastCache, FastLSTM
-from .grad import backward, forward
-from .params import LSTMParams
-from .sequence import lstm_sequence
+from .. import __version__, verify
+from ..cell import preactivations
+from ..fast import FastCache, FastLSTM
+from ..grad import backward, forward
+from ..params import LSTMParams
+from ..sequence import lstm_sequence
 
 # ---------------------------------------------------------------------------
 # What a forward pass costs
@@ -418,7 +418,7 @@ def _lower_bound(X, params, outputs):
 
 def _keras(compiled: bool) -> Contender:
     def prepare(X, params, outputs):
-        from .frameworks import keras_lstm, tf
+        from ..frameworks.tensorflow import keras_lstm, tf
 
         layer = keras_lstm(params, return_sequences=True, return_state=False)
         call = tf.function(layer) if compiled else layer
@@ -441,7 +441,7 @@ def torch_lstm(params: LSTMParams):
     """
     import torch
 
-    from .conventions.torch import from_torch, to_torch
+    from ..conventions.torch import from_torch, to_torch
 
     lstm = torch.nn.LSTM(params.input_size, params.hidden_size, batch_first=True,
                          bias=params.b is not None, dtype=getattr(torch, params.dtype.name))
@@ -508,8 +508,8 @@ def _lower_bound_backward(X, params, reference):
 
 def _keras_backward(compiled: bool) -> Contender:
     def prepare(X, params, reference):
-        from .conventions.keras import from_keras
-        from .frameworks import keras_lstm, keras_rnn_variables, tf
+        from ..conventions.keras import from_keras
+        from ..frameworks.tensorflow import keras_lstm, keras_rnn_variables, tf
 
         layer = keras_lstm(params, return_sequences=True, return_state=False)
         weights = keras_rnn_variables(layer)
@@ -535,7 +535,7 @@ def _keras_backward(compiled: bool) -> Contender:
 def _torch_backward(X, params, reference):
     import torch
 
-    from .conventions.torch import from_torch
+    from ..conventions.torch import from_torch
 
     lstm = torch_lstm(params)
     X_torch = torch.from_numpy(X.copy()).requires_grad_(True)
@@ -557,7 +557,7 @@ def _torch_backward(X, params, reference):
 
 
 def torch_available() -> bool:
-    """Whether ``import torch`` works here (it is optional: requirements-bench.txt)."""
+    """Whether ``import torch`` works here (requirements.txt pins it; the benchmark still runs without it)."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -817,7 +817,7 @@ def environment(frameworks: bool = True) -> dict:
     versions = {"python": platform.python_version(), "numpy": np.__version__,
                 "lstm_ref": __version__}
     if frameworks:
-        from .frameworks import tf, versions as framework_versions
+        from ..frameworks.tensorflow import tf, versions as framework_versions
 
         versions.update(framework_versions())
         threads["tensorflow_intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
@@ -835,7 +835,7 @@ def environment(frameworks: bool = True) -> dict:
         "versions": versions,
         "torch": ("measured" if "torch" in versions else
                   "ABSENT, not timed: torch is not importable (make bench installs "
-                  "it from requirements-bench.txt when it can)"),
+                  "it from requirements.txt)"),
     }
 
 
@@ -939,6 +939,3 @@ def main(argv: Optional[list[str]] = None) -> dict:
 def _record(timing: Timing) -> dict:
     return {**asdict(timing), "median": timing.median}
 
-
-if __name__ == "__main__":
-    main()

@@ -80,14 +80,15 @@ _PROPERTIES = {"property", "cached_property"}
 class Index:
     """The modules of lstm_ref and of the tests, and every name they bind.
 
-    :meth:`resolve` follows imports (``from lstm_ref import cell as c``,
+    :meth:`target` follows imports (``from lstm_ref import cell as c``,
     ``import lstm_ref.fast as fast``, re-exports through ``__init__``),
     attributes of modules and classes, and ``obj.method`` where ``obj`` is an
     instance of a class of the index: made by calling the class, annotated as
-    one, ``self``, or returned by a function annotated to return one
-    (tuples unpacked). What cannot be resolved, such as a method of a NumPy
-    array (``.copy()``) or of a framework object (``.backward()``), reaches
-    nothing.
+    one, ``self``, returned by a function annotated to return one or whose
+    ``return`` makes one (tuples unpacked), or an attribute of such an
+    instance that the class annotates or assigns (``self.lstm = lstm``). What
+    cannot be resolved, such as a method of a NumPy array (``.copy()``) or of
+    a framework object (``.backward()``), reaches nothing.
     """
 
     def __init__(self):
@@ -97,7 +98,11 @@ class Index:
         self.module_of: dict[str, str] = {}  # qualname -> module name
         self.bases: dict[str, list[str]] = {}  # class -> resolved base classes
         self.variable_values: dict[str, ast.expr] = {}
-        self._evaluating: set[str] = set()
+        # class -> attribute -> where its value comes from: ("annotation", node,
+        # module) for a field, ("assign", method, node) for self.attr = ... .
+        self.attributes: dict[str, dict[str, list[tuple]]] = {}
+        self._evaluating: set = set()  # what is being evaluated: a = b; b = a ends there
+        self._environments: dict[str, dict] = {}
 
     # -- building ------------------------------------------------------------
 
@@ -170,8 +175,56 @@ class Index:
                 self.bases[qualname] = [
                     v[1] for v in (self.evaluate(b, module, {}) for b in node.bases)
                     if v and v[0] == "ref" and isinstance(self.nodes.get(v[1]), ast.ClassDef)]
+                self.attributes[qualname] = self._attribute_sources(qualname, node, module)
         for qualname, definition in self.definitions.items():
             definition.calls = self.references(qualname)
+
+    def _attribute_sources(self, qualname: str, node: ast.ClassDef, module: _Module
+                           ) -> dict[str, list[tuple]]:
+        """Where each attribute of a class's instances gets its value: the class's
+        annotated fields (dataclasses, NamedTuples) and ``self.attr = ...`` in its methods."""
+        sources = defaultdict(list)
+        for child in node.body:
+            if isinstance(child, ast.AnnAssign) and isinstance(child.target, ast.Name):
+                sources[child.target.id].append(("annotation", child.annotation, module))
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for statement in ast.walk(child):
+                    if isinstance(statement, ast.Assign):
+                        for target, value in _pairs(statement.targets, statement.value):
+                            if (isinstance(target, ast.Attribute)
+                                    and isinstance(target.value, ast.Name)
+                                    and target.value.id == "self"):
+                                sources[target.attr].append(
+                                    ("assign", f"{qualname}.{child.name}", value))
+        return dict(sources)
+
+    def _guarded(self, key, compute):
+        """``compute()``, or None if ``key`` is already being computed (a cycle)."""
+        if key in self._evaluating:
+            return None
+        self._evaluating.add(key)
+        try:
+            return compute()
+        finally:
+            self._evaluating.discard(key)
+
+    def attribute(self, cls: str, attr: str):
+        """What ``instance.attr`` holds for an instance of ``cls`` (or of a subclass
+        that inherits the assignment), if the class's source tells."""
+        for kind, where, node in self.attributes.get(cls, {}).get(attr, []):
+            if kind == "annotation":
+                value = self.annotation(where, node)
+            else:
+                module = self.modules[self.module_of[where]]
+                value = self.evaluate(node, module, self._environment(where, self.nodes[where],
+                                                                      module))
+            if value is not None:
+                return value
+        for base in self.bases.get(cls, []):
+            value = self._guarded(("attribute", base, attr), lambda: self.attribute(base, attr))
+            if value is not None:
+                return value
+        return None
 
     # -- resolving -----------------------------------------------------------
 
@@ -240,17 +293,16 @@ class Index:
                 return env[node.id]
             qualname = self.target(node, module, env)
             if qualname is None:
+                if isinstance(node, ast.Attribute):  # an instance's attribute, not a method
+                    owner = self.evaluate(node.value, module, env)
+                    if owner and owner[0] == "inst":
+                        return self._guarded(("attribute", owner[1], node.attr),
+                                             lambda: self.attribute(owner[1], node.attr))
                 return None
             definition = self.definitions.get(qualname)  # None for a module
             if definition is not None and definition.kind == "variable":
-                if qualname in self._evaluating:  # a = b; b = a
-                    return None
-                self._evaluating.add(qualname)
-                try:
-                    return self.evaluate(self.variable_values[qualname],
-                                         self.modules[self.module_of[qualname]], {})
-                finally:
-                    self._evaluating.discard(qualname)
+                return self._guarded(qualname, lambda: self.evaluate(
+                    self.variable_values[qualname], self.modules[self.module_of[qualname]], {}))
             if isinstance(node, ast.Attribute) and self._is_property(qualname):
                 return self.returns(qualname)
             return ("ref", qualname)
@@ -265,14 +317,36 @@ class Index:
             return None
         if isinstance(node, ast.Tuple):
             return ("tuple", tuple(self.evaluate(e, module, env) for e in node.elts))
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            value = self.evaluate(node.value, module, env)  # forward(X, params)[2]
+            k = node.slice.value
+            if value and value[0] == "tuple" and isinstance(k, int):
+                items = value[1]
+                return items[k] if -len(items) <= k < len(items) else None
+            return None
+        if isinstance(node, ast.IfExp):  # a if test else b: whichever the index can tell
+            return self.evaluate(node.body, module, env) or self.evaluate(node.orelse, module, env)
         return None
 
     def returns(self, qualname: str):
-        """What calling a function of the index returns, from its return annotation."""
+        """What calling a function of the index returns: from its return annotation,
+        or else from what its ``return`` statements return (conftest's helpers)."""
         node = self.nodes.get(qualname)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.returns is None:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
-        return self.annotation(node.returns, self.modules[self.module_of[qualname]])
+        module = self.modules[self.module_of[qualname]]
+        if node.returns is not None:
+            return self.annotation(node.returns, module)
+        return self._guarded(("returns", qualname), lambda: self._returned(qualname, node, module))
+
+    def _returned(self, qualname: str, node, module: _Module):
+        env = self._environment(qualname, node, module)
+        for child in ast.walk(node):
+            if isinstance(child, ast.Return) and child.value is not None:
+                value = self.evaluate(child.value, module, env)
+                if value is not None:
+                    return value
+        return None
 
     def annotation(self, node: ast.expr, module: _Module):
         """An instance of the class an annotation names: ``FastCache``,
@@ -298,7 +372,17 @@ class Index:
 
     def _environment(self, qualname: str, node, module: _Module) -> dict:
         """Local names whose values the index can tell: ``self``, annotated
-        arguments, and assignments in the body (tuples unpacked)."""
+        arguments, and assignments in the body (tuples unpacked). Computed once
+        per definition; empty while it is being computed (a cycle)."""
+        if qualname not in self._environments:
+            env = self._guarded(("env", qualname),
+                                lambda: self._compute_environment(qualname, node, module))
+            if env is None:
+                return {}
+            self._environments[qualname] = env
+        return self._environments[qualname]
+
+    def _compute_environment(self, qualname: str, node, module: _Module) -> dict:
         env: dict = {}
         parent = qualname.rpartition(".")[0]
         in_class = isinstance(self.nodes.get(parent), ast.ClassDef)
@@ -358,6 +442,17 @@ class Index:
                 if target in self.definitions and target != qualname:
                     found.add(target)
         return found
+
+
+def _pairs(targets: list[ast.expr], value: ast.expr):
+    """(target, value expression) for each name of ``targets = value``: ``a, b = x, y``
+    pairs a with x and b with y."""
+    for target in targets:
+        if (isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
+                and len(target.elts) == len(value.elts)):
+            yield from zip(target.elts, value.elts)
+        else:
+            yield target, value
 
 
 def _unpack(target: ast.expr, value, env: dict) -> None:

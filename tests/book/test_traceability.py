@@ -111,6 +111,33 @@ def test_returned_objects_inherited_methods_and_calls_of_instances(trace):
             f"{tf1}._TF1Cell.__call__"} <= calls
 
 
+def test_helpers_returns_and_instance_attributes(trace):
+    """An unannotated helper's return, a field or ``self.attr`` of a known class,
+    and either branch of ``a if test else b``."""
+    calls = reached(trace, """
+        import numpy as np
+        from lstm_ref import LSTMParams
+        from lstm_ref.grad import forward
+
+        def make_params(D, H):
+            return LSTMParams(W=np.zeros((D, 4 * H)), U=np.zeros((H, 4 * H)))
+
+        def test_it(X, flag):
+            params = make_params(3, 2)
+            params.astype(np.float32)
+            cache = forward(X, params)[2] if flag else None
+            cache.params.extras()           # ForwardCache.params: LSTMParams
+    """)
+    assert {"lstm_ref.params.LSTMParams.astype", "lstm_ref.params.LSTMParams.extras",
+            "snippet.make_params"} <= calls
+
+
+def test_the_fast_path_reaches_what_its_helper_objects_call(package_index):
+    """_StepKeeper keeps its FastLSTM as self.lstm, assigned with a tuple."""
+    assert "lstm_ref.fast.FastLSTM.jacobians" in package_index.definitions[
+        "lstm_ref.fast._StepKeeper._flush"].calls
+
+
 def test_tests_reach_lstm_ref_through_helpers_and_the_package_call_graph(trace):
     index = trace.Index()
     index.add_tree(PACKAGE)

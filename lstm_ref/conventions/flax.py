@@ -41,6 +41,7 @@ from typing import Mapping, NamedTuple, Optional
 
 import numpy as np
 
+from ..cell import lstm_step
 from ..layout import GATE_ORDER, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array, check_shape
 from ..sequence import lstm_sequence
@@ -210,8 +211,7 @@ class LSTMCell:
     """``flax.linen.LSTMCell`` in NumPy: ``cell(carry, x)`` returns ``((c', h'), h')``.
 
     Holds canonical parameters (from :func:`from_flax`); the step is
-    :func:`lstm_ref.lstm_sequence` over one time step, so it is the same
-    cell as everywhere in lstm_ref.
+    :func:`lstm_ref.lstm_step`, the same cell as everywhere in lstm_ref.
     """
 
     def __init__(self, params: LSTMParams):
@@ -222,8 +222,7 @@ class LSTMCell:
         return cls(from_flax(params))
 
     def __call__(self, carry, x) -> tuple[Carry, np.ndarray]:
-        x = as_float_array("x", x)
-        _, (h, c) = lstm_sequence(x[:, None], self.params, initial_state=from_carry(carry))
+        h, c = lstm_step(x, from_carry(carry), self.params)
         return Carry(c=c, h=h), h
 
 

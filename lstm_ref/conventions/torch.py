@@ -119,7 +119,7 @@ def from_torch(
         )
     check_finite("weight_ih", weight_ih)
     H, dtype = weight_ih.shape[0] // 4, weight_ih.dtype
-    bias_ih, weight_hr = _check_not_projection(bias_ih, bias_hh, weight_hr, H)
+    _check_bias_pair(bias_ih, bias_hh, weight_hr, H)
     W_proj = None
     if weight_hr is not None:
         weight_hr = checked_array("weight_hr", weight_hr, (None, H), ("P", "H"), dtype,
@@ -146,8 +146,8 @@ def from_torch(
     return LSTMParams(W=weight_ih.T.copy(), U=weight_hh.T.copy(), b=b, W_proj=W_proj)
 
 
-def _check_not_projection(bias_ih, bias_hh, weight_hr, H: int):
-    """The biases and ``weight_hr`` as given, or a clear error where they were mixed up.
+def _check_bias_pair(bias_ih, bias_hh, weight_hr, H: int) -> None:
+    """Both biases or neither, and a clear error where a projection took a bias's place.
 
     ``nn.LSTM(..., bias=False, proj_size=P).parameters()`` gives
     ``weight_ih, weight_hh, weight_hr``: the third array is then a (P, H)
@@ -162,7 +162,6 @@ def _check_not_projection(bias_ih, bias_hh, weight_hr, H: int):
     if (bias_ih is None) != (bias_hh is None):
         missing = "bias_hh" if bias_hh is None else "bias_ih"
         raise ValueError(f"{missing}: PyTorch has both biases or neither; got only one")
-    return bias_ih, weight_hr
 
 
 def to_torch(params: LSTMParams) -> list[np.ndarray]:
@@ -435,6 +434,10 @@ class LSTM:
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, bidirectional: bool = False,
                  proj_size: int = 0):
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
         if not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size: expected 0 <= proj_size < hidden_size = "
                              f"{hidden_size}, got {proj_size}")
@@ -567,7 +570,12 @@ class LSTM:
         dirs = len(layers[0])
         d_finals = [None] * len(finals)
         if d_hn is not None:
-            d_h_n, d_c_n = (np.asarray(a) for a in d_hn)
+            first = layers[0][0]
+            d_h_n, d_c_n = (
+                checked_array(name, a, (len(finals), N, size), ("L*directions", "N", symbol),
+                              first.dtype, "the weights")
+                for name, a, size, symbol in zip(("d_h_n", "d_c_n"), d_hn,
+                                                 (first.output_size, first.hidden_size), "PH"))
             d_finals = [LSTMState(d_h_n[j], d_c_n[j]) for j in range(len(finals))]
         # Backward, from the top layer down.
         grads, d_h0, d_c0 = {}, [None] * len(finals), [None] * len(finals)

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from ..conventions.flax import from_carry, from_flax, to_carry, to_flax
+from ..conventions.flax import from_carry, to_carry, to_flax
 from ..params import LSTMParams, LSTMState, zero_state
 
 # The cells, by the name the book uses: (module path, parameter layout).
@@ -217,8 +217,3 @@ def scan_lstm_runner(params: LSTMParams, X: np.ndarray, backward: bool = False):
             return jax.block_until_ready(result)
     return run
 
-
-def params_from_cell(kind: str, cell_params: dict) -> LSTMParams:
-    """Canonical parameters from a Flax cell's parameters (nested dicts of arrays)."""
-    _check_kind(kind)
-    return from_flax(_numpy_tree(cell_params))

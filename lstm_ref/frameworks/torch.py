@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..conventions.torch import from_torch, to_state_dict, to_torch, torch_options
+from ..conventions.torch import (from_state_dict, from_torch, to_state_dict, to_torch,
+                                 torch_options)
 from ..params import LSTMParams
 
 # A float32 LSTM with proj_size runs PyTorch's own kernel instead of oneDNN's,
@@ -126,8 +127,6 @@ def autograd_gradients(
 def params_of(module: torch.nn.Module) -> list[list[LSTMParams]]:
     """Canonical ``layers[k][d]`` read back from an ``nn.LSTM`` (or ``[[params]]`` of an
     ``nn.LSTMCell``)."""
-    from ..conventions.torch import from_state_dict
-
     state = state_dict_numpy(module)
     if isinstance(module, torch.nn.LSTMCell):
         return [[from_torch(**state)]]

@@ -304,3 +304,24 @@ def test_mirror_gradients_match_finite_differences(rng):
         verify.compare({f"d {name}{index}": (grads[name][index], numeric)},
                        against="central finite differences", tolerance=1e-7)
     assert set(grads) == {"input", "h_0", "c_0", *to_state_dict(layers)}
+
+
+def test_mirror_gradients_check_the_state_gradients(rng):
+    lstm = LSTM.from_params(random_layers(rng, 2, 3, 1, 2))
+    X = rng.normal(size=(4, 2, 2))
+    d_output = np.zeros((4, 2, 6))
+    with pytest.raises(ValueError, match=r"^d_c_n: expected shape \(L\*directions, N, H\) = "
+                                         r"\(2, 2, 3\), got \(1, 2, 3\)"):
+        lstm.gradients(X, d_output, d_hn=(np.zeros((2, 2, 3)), np.zeros((1, 2, 3))))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(input_size=0, hidden_size=3), r"^input_size: expected a positive integer, got 0"),
+    (dict(input_size=2, hidden_size=3, num_layers=1.5),
+     r"^num_layers: expected a positive integer, got 1.5"),
+    (dict(input_size=2, hidden_size=3, proj_size=3),
+     r"^proj_size: expected 0 <= proj_size < hidden_size = 3, got 3"),
+])
+def test_mirror_options_are_checked(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        LSTM(**arguments)

@@ -97,6 +97,8 @@ def flax_layout(params: Mapping) -> str:
 def from_flax(params: Mapping) -> LSTMParams:
     """Canonical parameters from a Flax LSTM cell's parameters, any of the three layouts.
 
+    Implements :eq:`eq-flax-weights`: the per-gate kernels and biases side by side.
+
     Parameters
     ----------
     params : mapping
@@ -155,6 +157,8 @@ def _array(params: Mapping, layer: str, name: str) -> np.ndarray:
 
 def to_flax(params: LSTMParams, layout: str = "linen") -> dict:
     """A Flax LSTM cell's parameters (nested dicts of NumPy arrays) from canonical ones.
+
+    The inverse of :eq:`eq-flax-weights`: the gate blocks split apart.
 
     ``layout`` is ``"linen"`` (``flax.linen.LSTMCell`` and
     ``OptimizedLSTMCell``), ``"nnx"`` (``flax.nnx.LSTMCell``) or

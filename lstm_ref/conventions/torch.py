@@ -67,6 +67,9 @@ def from_torch(
 ) -> LSTMParams:
     """Canonical parameters from one layer and direction of an ``nn.LSTM`` (or an ``nn.LSTMCell``).
 
+    Implements :eq:`eq-torch-weights`: transpose the two matrices (PyTorch
+    multiplies weights on the left) and add the two biases.
+
     Parameters
     ----------
     weight_ih : ndarray, shape (4H, D)
@@ -167,7 +170,8 @@ def _check_bias_pair(bias_ih, bias_hh, weight_hr, H: int) -> None:
 def to_torch(params: LSTMParams) -> list[np.ndarray]:
     """One layer and direction of ``nn.LSTM``: ``[weight_ih, weight_hh, bias_ih, bias_hh, weight_hr]``.
 
-    In the order of ``nn.LSTM(D, H, proj_size=P).parameters()``:
+    The inverse of :eq:`eq-torch-weights`, in the order of
+    ``nn.LSTM(D, H, proj_size=P).parameters()``:
     ``weight_ih`` (4H, D), ``weight_hh`` (4H, P), the biases (4H,) unless
     ``params.b`` is ``None`` (``bias=False``), and ``weight_hr`` (P, H) only
     if ``params`` has a projection. ``bias_ih`` is all of ``params.b`` and

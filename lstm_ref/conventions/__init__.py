@@ -9,8 +9,10 @@ and back. None of them re-implements the cell.
 * :mod:`~lstm_ref.conventions.seed004` — the seed-004 exercise cell
 * :mod:`~lstm_ref.conventions.torch` — PyTorch ``nn.LSTM`` (NumPy only; no
   torch import)
+* :mod:`~lstm_ref.conventions.onnx` — the ONNX ``LSTM`` operator (NumPy only; no
+  onnx import)
 """
 
-from . import keras, per_gate, seed004, tf1, torch
+from . import keras, onnx, per_gate, seed004, tf1, torch
 
-__all__ = ["keras", "per_gate", "seed004", "tf1", "torch"]
+__all__ = ["keras", "onnx", "per_gate", "seed004", "tf1", "torch"]

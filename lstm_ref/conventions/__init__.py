@@ -11,8 +11,10 @@ and back. None of them re-implements the cell.
   torch import)
 * :mod:`~lstm_ref.conventions.onnx` — the ONNX ``LSTM`` operator (NumPy only; no
   onnx import)
+* :mod:`~lstm_ref.conventions.tflite` — TFLite's fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
+  (NumPy only)
 """
 
-from . import keras, onnx, per_gate, seed004, tf1, torch
+from . import keras, onnx, per_gate, seed004, tf1, tflite, torch
 
-__all__ = ["keras", "onnx", "per_gate", "seed004", "tf1", "torch"]
+__all__ = ["keras", "onnx", "per_gate", "seed004", "tf1", "tflite", "torch"]

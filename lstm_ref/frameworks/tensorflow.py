@@ -574,3 +574,33 @@ class KerasCharModel:
 
         return CharModel.from_arrays(dict(zip(["W", "U", "b", "W_y", "b_y"],
                                               (np.asarray(v) for v in self.variables))))
+
+
+# ---------------------------------------------------------------------------
+# TFLite conversion (the interpreter lives in lstm_ref.frameworks.litert)
+
+
+def tflite_from_keras(params: LSTMParams, batch_size: int, steps: int, *,
+                      keras_version: int = 2, **options) -> bytes:
+    """A Keras ``LSTM`` holding ``params``, converted by ``tf.lite.TFLiteConverter``.
+
+    The model maps inputs (N, T, D), N = ``batch_size`` and T = ``steps``
+    fixed, to every step's h (N, T, H) (``return_sequences=True``). With
+    ``keras_version=2`` the layer is tf-keras's, which the converter fuses
+    into one ``UNIDIRECTIONAL_SEQUENCE_LSTM``; Keras 3's becomes a ``WHILE``
+    loop. Default converter settings (float32 weights). Extra keyword
+    arguments go to the layer.
+
+    Returns
+    -------
+    bytes
+        The TFLite flatbuffer; run it with :func:`lstm_ref.frameworks.litert.run`.
+    """
+    namespace = {2: tf.keras, 3: keras}[keras_version]
+    layer = keras_lstm(params, keras_version=keras_version, return_state=False,
+                       batch_size=batch_size, **options)
+    inputs = namespace.Input((steps, params.input_size), batch_size=batch_size,
+                             dtype=str(params.dtype))
+    model = namespace.Model(inputs, layer(inputs))
+    with _native_stderr_silenced():  # the MLIR converter logs to file descriptor 2
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()

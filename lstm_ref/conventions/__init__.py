@@ -13,8 +13,10 @@ and back. None of them re-implements the cell.
   onnx import)
 * :mod:`~lstm_ref.conventions.tflite` — TFLite's fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
   (NumPy only)
+* :mod:`~lstm_ref.conventions.tf_fused` — TensorFlow's fused ``LSTMBlockCell``,
+  ``BlockLSTM``, ``BlockLSTMV2`` (their gate orders, settled by execution)
 """
 
-from . import keras, onnx, per_gate, seed004, tf1, tflite, torch
+from . import keras, onnx, per_gate, seed004, tf1, tf_fused, tflite, torch
 
-__all__ = ["keras", "onnx", "per_gate", "seed004", "tf1", "tflite", "torch"]
+__all__ = ["keras", "onnx", "per_gate", "seed004", "tf1", "tf_fused", "tflite", "torch"]

@@ -25,7 +25,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..conventions import tf1
+from ..conventions import tf1, tf_fused
 from ..conventions.keras import to_keras
 from ..params import LSTMParams, LSTMState, zero_state
 
@@ -604,3 +604,49 @@ def tflite_from_keras(params: LSTMParams, batch_size: int, steps: int, *,
     model = namespace.Model(inputs, layer(inputs))
     with _native_stderr_silenced():  # the MLIR converter logs to file descriptor 2
         return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+# ---------------------------------------------------------------------------
+# TensorFlow's fused LSTM kernels (their layout: lstm_ref.conventions.tf_fused)
+
+
+def _block_inputs(params: LSTMParams, op: str, cell_clip: Optional[float]) -> dict:
+    weights = tf_fused.to_block(params, op)
+    uses_peepholes = any(getattr(params, f"p_{g}") is not None for g in "ifo")
+    return {**weights._asdict(), "use_peephole": uses_peepholes,
+            "cell_clip": -1.0 if cell_clip is None else float(cell_clip)}
+
+
+def run_lstm_block_cell(x: np.ndarray, state: LSTMState, params: LSTMParams, *,
+                        forget_bias: float = 1.0, cell_clip: Optional[float] = None
+                        ) -> dict[str, np.ndarray]:
+    """One step of ``tf.raw_ops.LSTMBlockCell``: its seven outputs, by name, (N, H) each.
+
+    ``x`` (N, D), ``state`` (h, c) (N, H) each; ``params`` converted with
+    :func:`lstm_ref.conventions.tf_fused.to_block`. ``cell_clip=None`` runs
+    without a clip (the raw op's default is 3).
+    """
+    outputs = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state.c, h_prev=state.h,
+                                       forget_bias=forget_bias,
+                                       **_block_inputs(params, "LSTMBlockCell", cell_clip))
+    return {name: np.asarray(v) for name, v in zip(tf_fused.OUTPUT_NAMES, outputs)}
+
+
+def run_block_lstm(X: np.ndarray, params: LSTMParams, *, op: str = "BlockLSTMV2",
+                   initial_state: Optional[LSTMState] = None, forget_bias: float = 1.0,
+                   cell_clip: Optional[float] = None) -> dict[str, np.ndarray]:
+    """``tf.raw_ops.BlockLSTMV2`` (or ``BlockLSTM``) over ``X`` (N, T, D): seven outputs (N, T, H).
+
+    The op reads time-major inputs (T, N, D); ``X`` and the outputs are
+    swapped to and from lstm_ref's batch-major order here. ``forget_bias``
+    is ``BlockLSTM``'s alone (V2 has none).
+    """
+    X = np.asarray(X)
+    state = zero_state(params, X.shape[0]) if initial_state is None else initial_state
+    extra = {"forget_bias": forget_bias} if op == "BlockLSTM" else {}
+    kernel = {"BlockLSTM": tf.raw_ops.BlockLSTM, "BlockLSTMV2": tf.raw_ops.BlockLSTMV2}[op]
+    outputs = kernel(seq_len_max=np.int64(X.shape[1]), x=np.swapaxes(X, 0, 1),
+                     cs_prev=state.c, h_prev=state.h, **extra,
+                     **_block_inputs(params, op, cell_clip))
+    return {name: np.swapaxes(np.asarray(v), 0, 1)
+            for name, v in zip(tf_fused.OUTPUT_NAMES, outputs)}

@@ -15,8 +15,10 @@ and back. None of them re-implements the cell.
   (NumPy only)
 * :mod:`~lstm_ref.conventions.tf_fused` — TensorFlow's fused ``LSTMBlockCell``,
   ``BlockLSTM``, ``BlockLSTMV2`` (their gate orders, settled by execution)
+* :mod:`~lstm_ref.conventions.cudnn` — cuDNN's canonical layout, as PyTorch and
+  Keras 2's ``CuDNNLSTM`` store it
 """
 
-from . import keras, onnx, per_gate, seed004, tf1, tf_fused, tflite, torch
+from . import cudnn, keras, onnx, per_gate, seed004, tf1, tf_fused, tflite, torch
 
-__all__ = ["keras", "onnx", "per_gate", "seed004", "tf1", "tf_fused", "tflite", "torch"]
+__all__ = ["cudnn", "keras", "onnx", "per_gate", "seed004", "tf1", "tf_fused", "tflite", "torch"]

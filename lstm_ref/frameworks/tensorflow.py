@@ -650,3 +650,23 @@ def run_block_lstm(X: np.ndarray, params: LSTMParams, *, op: str = "BlockLSTMV2"
                      **_block_inputs(params, op, cell_clip))
     return {name: np.swapaxes(np.asarray(v), 0, 1)
             for name, v in zip(tf_fused.OUTPUT_NAMES, outputs)}
+
+
+# ---------------------------------------------------------------------------
+# Keras 2's CuDNNLSTM (its layout: lstm_ref.conventions.cudnn)
+
+
+def keras_cudnn_lstm_weights_as_lstm(weights: list[np.ndarray]) -> list[np.ndarray]:
+    """Keras 2 ``CuDNNLSTM`` weights converted by tf-keras itself into ``LSTM`` weights.
+
+    The conversion ``load_weights`` applies when a ``CuDNNLSTM``'s saved
+    weights are loaded into an ``LSTM`` (``_convert_rnn_weights`` of tf-keras's
+    legacy HDF5 loader): the framework's own answer to what a ``CuDNNLSTM``'s
+    arrays mean, on a machine without a GPU.
+    """
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    D, H = weights[0].shape[0], weights[1].shape[0]
+    target = tf.keras.layers.LSTM(H)
+    target.build((None, None, D))
+    return hdf5_format._convert_rnn_weights(target, [np.asarray(w) for w in weights])

@@ -42,6 +42,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from .. import activations as act
 from ..cell import LSTMConfig
 from ..layout import GATE_ORDER, reorder_gates
 from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check_shape,
@@ -212,6 +213,66 @@ def from_onnx(W, R, B=None, P=None) -> list[LSTMParams]:
 
 
 # ---------------------------------------------------------------------------
+# Activations
+
+# ONNX's activation names: the function and how many of (alpha, beta) it takes.
+ONNX_ACTIVATIONS = {
+    "Sigmoid": (act.sigmoid, 0), "Tanh": (act.tanh, 0), "Relu": (act.relu, 0),
+    "Affine": (act.affine, 2), "LeakyRelu": (act.leaky_relu, 1),
+    "ThresholdedRelu": (act.thresholded_relu, 1), "ScaledTanh": (act.scaled_tanh, 2),
+    "HardSigmoid": (act.hard_sigmoid_onnx, 2), "Elu": (act.elu, 1),
+    "Softsign": (act.softsign, 0), "Softplus": (act.softplus, 0),
+}
+DEFAULT_ACTIVATIONS = ("Sigmoid", "Tanh", "Tanh")  # f (the gates), g (the candidate), h
+
+
+def onnx_activations(activations: Optional[Sequence[str]], activation_alpha=None,
+                     activation_beta=None, num_directions: int = 1) -> list[tuple]:
+    """The functions (f, g, h) of each direction from the operator's attributes.
+
+    ``activations`` lists three names per direction (forward first).
+    ``activation_alpha`` and ``activation_beta`` are consumed in that order,
+    one value by each function that takes one (``LeakyRelu`` an alpha,
+    ``ScaledTanh`` an alpha and a beta, ``Tanh`` nothing); a function with
+    none left uses its ONNX operator's default.
+
+    Returns
+    -------
+    list of (f, g, h) per direction
+        f is applied to the gates i, f, o; g to the candidate; h to the cell
+        state for the output.
+    """
+    names = list(DEFAULT_ACTIVATIONS * num_directions if activations is None else activations)
+    if len(names) != 3 * num_directions:
+        raise ValueError(
+            f"activations: expected {3 * num_directions} names (f, g, h for each of "
+            f"{num_directions} direction(s)), got {len(names)}"
+        )
+    alphas, betas = list(activation_alpha or []), list(activation_beta or [])
+    functions = []
+    for name in names:
+        if name not in ONNX_ACTIVATIONS:
+            raise ValueError(f"activations: expected names among {tuple(ONNX_ACTIVATIONS)}, "
+                             f"got {name!r}")
+        function, takes = ONNX_ACTIVATIONS[name]
+        kwargs = {}
+        if takes >= 1 and alphas:
+            kwargs["alpha"] = float(alphas.pop(0))
+        if takes == 2 and betas:
+            kwargs["beta"] = float(betas.pop(0))
+        functions.append(_bound(function, kwargs) if kwargs else function)
+    return [tuple(functions[3 * d:3 * d + 3]) for d in range(num_directions)]
+
+
+def _bound(function, kwargs):
+    def bound(z):
+        return function(z, **kwargs)
+
+    bound.__name__ = f"{function.__name__}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
+    return bound
+
+
+# ---------------------------------------------------------------------------
 # Time-major, per-direction arrays
 
 
@@ -301,19 +362,44 @@ class ONNXLSTM:
     layout : {0, 1}
         0: ``X`` (T, N, D), ``Y`` (T, dirs, N, H), states (dirs, N, H);
         1: ``X`` (N, T, D), ``Y`` (N, T, dirs, H), states (N, dirs, H).
+    clip : float, optional
+        Bounds the input of every activation to ``[-clip, clip]``: the gates'
+        pre-activations and the cell state as ``h`` reads it (the cell state
+        carried to the next step is not clipped).
+    input_forget : {0, 1}
+        1 couples the gates: ``f = 1 - i``.
+    activations, activation_alpha, activation_beta
+        As the operator's attributes (:func:`onnx_activations`).
     """
 
-    def __init__(self, hidden_size: int, direction: str = "forward", layout: int = 0):
+    def __init__(self, hidden_size: int, direction: str = "forward", layout: int = 0,
+                 clip: Optional[float] = None, input_forget: int = 0,
+                 activations: Optional[Sequence[str]] = None, activation_alpha=None,
+                 activation_beta=None):
         if not isinstance(hidden_size, (int, np.integer)) or hidden_size < 1:
             raise ValueError(f"hidden_size: expected a positive integer, got {hidden_size!r}")
+        if input_forget not in (0, 1):
+            raise ValueError(f"input_forget: expected 0 or 1, got {input_forget!r}")
         self.hidden_size = int(hidden_size)
         self.direction = direction
         self.num_directions = check_direction(direction)
         self.layout = check_layout(layout)
+        self.functions = onnx_activations(activations, activation_alpha, activation_beta,
+                                          self.num_directions)
+        options = {}
+        if clip is not None:
+            options["preactivation_clip"] = float(clip)
+        if input_forget:
+            options["coupled_gates"] = "forget_from_input"
+        self._configs = [
+            LSTMConfig(recurrent_activation=f, activation=g,
+                       **({} if h is g else {"output_activation": h}), **options)
+            for f, g, h in self.functions
+        ]
 
-    def config(self, d: int):
+    def config(self, d: int) -> LSTMConfig:
         """The :class:`lstm_ref.LSTMConfig` of direction ``d``."""
-        return LSTMConfig()
+        return self._configs[d]
 
     def __call__(self, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None,
                  P=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

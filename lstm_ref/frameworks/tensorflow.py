@@ -18,6 +18,7 @@ it, and return NumPy arrays, so tests and chapters compare like with like.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import warnings
@@ -602,7 +603,9 @@ def tflite_from_keras(params: LSTMParams, batch_size: int, steps: int, *,
     inputs = namespace.Input((steps, params.input_size), batch_size=batch_size,
                              dtype=str(params.dtype))
     model = namespace.Model(inputs, layer(inputs))
-    with _native_stderr_silenced():  # the MLIR converter logs to file descriptor 2
+    # The MLIR converter logs to file descriptor 2; Keras 3's export, which the
+    # converter calls, prints where it saved the model.
+    with _native_stderr_silenced(), contextlib.redirect_stdout(io.StringIO()):
         return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
@@ -670,3 +673,31 @@ def keras_cudnn_lstm_weights_as_lstm(weights: list[np.ndarray]) -> list[np.ndarr
     target = tf.keras.layers.LSTM(H)
     target.build((None, None, D))
     return hdf5_format._convert_rnn_weights(target, [np.asarray(w) for w in weights])
+
+
+def fused_gate_order(op: str, input_size: int = 3, hidden_size: int = 2) -> tuple[str, ...]:
+    """The gate order of ``op``'s ``xh * w + b``, read off by running the kernel.
+
+    With zero weights, inputs and state, a gate's pre-activation is its block
+    of the bias alone. Block k of ``b`` holds k + 1, so each output names its
+    block: a gate outputs σ(k + 1), the candidate ``ci`` tanh(k + 1).
+    ``op`` is ``"LSTMBlockCell"``, ``"BlockLSTM"`` or ``"BlockLSTMV2"``.
+    Returns the gates (``"i"``, ``"f"``, ``"g"``, ``"o"``) in block order.
+    """
+    D, H = input_size, hidden_size
+    blocks = np.arange(1.0, 5.0)
+    zeros_h, zeros_state = np.zeros(H, np.float32), np.zeros((1, H), np.float32)
+    inputs = dict(cs_prev=zeros_state, h_prev=zeros_state, w=np.zeros((D + H, 4 * H), np.float32),
+                  wci=zeros_h, wcf=zeros_h, wco=zeros_h, b=np.repeat(blocks, H).astype(np.float32),
+                  cell_clip=-1.0, use_peephole=False)
+    if op == "LSTMBlockCell":
+        out = tf.raw_ops.LSTMBlockCell(x=np.zeros((1, D), np.float32), forget_bias=0.0, **inputs)
+    else:
+        extra = {"forget_bias": 0.0} if op == "BlockLSTM" else {}
+        out = getattr(tf.raw_ops, op)(seq_len_max=np.int64(1),
+                                      x=np.zeros((1, 1, D), np.float32), **extra, **inputs)
+    i, _, f, o, ci = (float(np.asarray(v).reshape(-1)[0]) for v in out[:5])
+    sigma = 1 / (1 + np.exp(-blocks))
+    block_of = {"i": np.argmin(abs(sigma - i)), "f": np.argmin(abs(sigma - f)),
+                "g": np.argmin(abs(np.tanh(blocks) - ci)), "o": np.argmin(abs(sigma - o))}
+    return tuple(sorted(block_of, key=block_of.get))

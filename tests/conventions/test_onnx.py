@@ -247,3 +247,60 @@ def test_torch_export_reads_back(bidirectional):
     verify.compare({"Y": (Y_as_torch, Y_torch.numpy()), "Y_h": (Y_h, h_torch.numpy()),
                     "Y_c": (Y_c, c_torch.numpy())},
                    against="torch.nn.LSTM (weights read from its ONNX export)")
+
+
+# ---------------------------------------------------------------------------
+# Attributes: activations
+
+
+ACTIVATION_CASES = [
+    (["HardSigmoid", "ScaledTanh", "ScaledTanh"], [0.3, 1.5, 1.5], [0.4, 0.7, 0.7]),
+    (["Sigmoid", "LeakyRelu", "LeakyRelu"], [0.25, 0.25], None),
+    (["Sigmoid", "Elu", "Elu"], [0.5, 0.5], None),
+    (["Sigmoid", "Affine", "Affine"], [0.5, 0.5], [0.1, 0.1]),
+    (["Sigmoid", "ThresholdedRelu", "ThresholdedRelu"], [0.3, 0.3], None),
+    (["Sigmoid", "Softsign", "Softsign"], None, None),
+    (["Sigmoid", "Softplus", "Softplus"], None, None),
+    (["Sigmoid", "Relu", "Relu"], None, None),
+    (["HardSigmoid", "Tanh", "Tanh"], None, None),  # HardSigmoid's defaults 0.2, 0.5
+]
+
+
+@pytest.mark.parametrize("activations, alpha, beta", ACTIVATION_CASES)
+def test_activations_in_onnxruntime(rng, activations, alpha, beta):
+    directions, inputs = problem(rng, direction="forward", layout=0, dtype=np.float32)
+    attributes = dict(activations=activations, activation_alpha=alpha, activation_beta=beta)
+    model = ort_runner.lstm_model(directions, **attributes)
+    compare_outputs(ours(directions, inputs, "forward", 0, **attributes),
+                    ort_runner.run_onnxruntime(model, *inputs),
+                    f"onnxruntime LSTM ({'/'.join(activations)})")
+
+
+@pytest.mark.parametrize("name", ["ThresholdedRelu", "ScaledTanh", "Affine"])
+def test_onnxruntime_defaults_alpha_and_beta_to_zero(rng, name):
+    """Given no alpha or beta, ONNX Runtime uses 0 for these three, not the ONNX operators' defaults."""
+    directions, inputs = problem(rng, direction="forward", layout=0, dtype=np.float32)
+    runtime = ort_runner.run_onnxruntime(
+        ort_runner.lstm_model(directions, activations=["Sigmoid", name, name]), *inputs)
+    zeros = [0.0, 0.0]
+    compare_outputs(ours(directions, inputs, "forward", 0, activations=["Sigmoid", name, name],
+                         activation_alpha=zeros, activation_beta=zeros), runtime,
+                    f"onnxruntime LSTM ({name}, no alpha or beta)")
+    spec = ours(directions, inputs, "forward", 0, activations=["Sigmoid", name, name])
+    assert np.abs(spec[0] - runtime[0]).max() > 1e-3
+
+
+def test_onnx_reference_ignores_activations(rng):
+    directions, inputs = problem(rng, direction="forward", layout=0, dtype=np.float64)
+    model = ort_runner.lstm_model(directions, activations=["HardSigmoid", "Relu", "Relu"])
+    compare_outputs(ours(directions, inputs, "forward", 0), ort_runner.run_reference(model, *inputs),
+                    "onnx.reference LSTM (activations ignored)")
+
+
+def test_bad_activations_are_named():
+    with pytest.raises(ValueError, match=r"activations: expected 6 names"):
+        ONNXLSTM(2, "bidirectional", activations=["Sigmoid", "Tanh", "Tanh"])
+    with pytest.raises(ValueError, match=r"activations: expected names among .* got 'Swish'"):
+        ONNXLSTM(2, activations=["Sigmoid", "Swish", "Tanh"])
+    with pytest.raises(ValueError, match=r"input_forget: expected 0 or 1"):
+        ONNXLSTM(2, input_forget=2)

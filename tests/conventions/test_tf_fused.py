@@ -7,7 +7,7 @@ from conftest import random_params, random_state
 from lstm_ref import LSTMConfig, LSTMParams, verify
 from lstm_ref.cell import step_values
 from lstm_ref.conventions.tf_fused import GATE_ORDERS, block_outputs, from_block, to_block
-from lstm_ref.frameworks.tensorflow import run_block_lstm, run_lstm_block_cell, tf
+from lstm_ref.frameworks.tensorflow import fused_gate_order, run_block_lstm, run_lstm_block_cell
 from lstm_ref.sequence import lstm_sequence_values
 
 N, T, D, H = 2, 5, 3, 4
@@ -19,41 +19,14 @@ def with_peepholes(rng, params):
                          for g in "ifo"})
 
 
-def gate_order_by_execution(op):
-    """Which block of ``xh * w + b`` feeds which output: run the op on a bias alone.
-
-    Block k of the bias holds k + 1; with zero weights, inputs and state, a
-    gate's output is σ(k + 1) (tanh(k + 1) for the candidate ci), which names
-    its block.
-    """
-    w = np.zeros((D + H, 4 * H), np.float32)
-    b = np.repeat(np.arange(1.0, 5.0, dtype=np.float32), H)
-    zeros_h, zeros_state = np.zeros(H, np.float32), np.zeros((1, H), np.float32)
-    common = dict(cs_prev=zeros_state, h_prev=zeros_state, w=w, wci=zeros_h, wcf=zeros_h,
-                  wco=zeros_h, b=b, cell_clip=-1.0, use_peephole=False)
-    if op == "LSTMBlockCell":
-        out = tf.raw_ops.LSTMBlockCell(x=np.zeros((1, D), np.float32), forget_bias=0.0, **common)
-    else:
-        kernel = getattr(tf.raw_ops, op)
-        extra = {"forget_bias": 0.0} if op == "BlockLSTM" else {}
-        out = kernel(seq_len_max=np.int64(1), x=np.zeros((1, 1, D), np.float32), **extra,
-                     **common)
-    i, _, f, o, ci = (np.asarray(v).reshape(-1)[0] for v in out[:5])
-    sigma = 1 / (1 + np.exp(-np.arange(1.0, 5.0)))
-    block = {gate: int(np.argmin(np.abs(sigma - value))) for gate, value in
-             (("i", i), ("f", f), ("o", o))}
-    block["g"] = int(np.argmin(np.abs(np.tanh(np.arange(1.0, 5.0)) - ci)))
-    return tuple(sorted(block, key=block.get))
-
-
 @pytest.mark.parametrize("op", tuple(GATE_ORDERS))
 def test_gate_order_settled_by_execution(op):
-    assert gate_order_by_execution(op) == GATE_ORDERS[op]
+    assert fused_gate_order(op) == GATE_ORDERS[op]
 
 
 def test_the_documented_order_is_wrong_for_lstm_block_cell():
     """TF documents [i, f, ci, o]; the kernel uses [i, ci, f, o] (TF 1.x's i, j, f, o)."""
-    assert gate_order_by_execution("LSTMBlockCell") != ("i", "f", "g", "o")
+    assert fused_gate_order("LSTMBlockCell") != ("i", "f", "g", "o")
 
 
 @pytest.mark.parametrize("forget_bias, cell_clip", [(1.0, 3.0), (0.0, None), (0.5, 0.7)])

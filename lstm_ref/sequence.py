@@ -23,7 +23,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .cell import DEFAULT_CONFIG, LSTMConfig, step_values
+from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, step_values
 from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_sequence_inputs,
                      check_shape)
 
@@ -194,6 +194,33 @@ def lstm_sequence(
         y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
         outputs[:, t] = y
     return outputs, state
+
+
+def lstm_sequence_values(
+    X: np.ndarray,
+    params: LSTMParams,
+    config: LSTMConfig = DEFAULT_CONFIG,
+    initial_state: Optional[LSTMState] = None,
+) -> StepValues:
+    """Every intermediate of every step: gates, candidate and cell states over time.
+
+    Unrolls :eq:`eq-unroll` as :func:`lstm_sequence` does (no mask), keeping
+    what :func:`lstm_ref.cell.step_values` computes at each step, as fused
+    kernels (TensorFlow's ``BlockLSTM``, NNAPI's LSTM) report it.
+
+    Returns
+    -------
+    StepValues
+        ``i``, ``f``, ``g``, ``o``, ``c``, ``m`` of shape (N, T, H) and ``h``
+        (N, T, P): step t's values at ``[:, t]``.
+    """
+    X, state = check_sequence_inputs(X, initial_state, params)
+    steps = []
+    for t in range(X.shape[1]):
+        values = step_values(X[:, t], state, params, config)
+        state = LSTMState(values.h, values.c)
+        steps.append(values)
+    return StepValues(*(np.stack(v, axis=1) for v in zip(*steps)))
 
 
 # ---------------------------------------------------------------------------

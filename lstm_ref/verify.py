@@ -33,7 +33,8 @@ DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 
 # Frameworks whose version is recorded when they are already imported.
 _FRAMEWORKS = (("tensorflow", "TensorFlow"), ("keras", "Keras"), ("tf_keras", "tf-keras"),
-               ("torch", "PyTorch"), ("jax", "JAX"), ("flax", "Flax"))
+               ("torch", "PyTorch"), ("jax", "JAX"), ("flax", "Flax"), ("onnx", "onnx"),
+               ("onnxruntime", "ONNX Runtime"), ("ai_edge_litert", "LiteRT"))
 
 
 class VerificationError(AssertionError):

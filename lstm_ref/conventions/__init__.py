@@ -16,11 +16,16 @@ and back. None of them re-implements the cell.
   ``BlockLSTM``, ``BlockLSTMV2`` (their gate orders, settled by execution)
 * :mod:`~lstm_ref.conventions.cudnn` — cuDNN's canonical layout, as PyTorch and
   Keras 2's ``CuDNNLSTM`` store it
+* :mod:`~lstm_ref.conventions.registry` — all of these layouts in one table,
+  converted into one another (the conversion matrix)
+* :mod:`~lstm_ref.conventions.padding` — what a padded batch's steps, final
+  state and backward direction hold (the padding table)
 
 All of them are NumPy only: no framework is imported here.
 """
 
 from . import cudnn, flax, keras, onnx, per_gate, seed004, tf1, tf_fused, tflite, torch
+from . import padding, registry  # after the layouts they tabulate
 
-__all__ = ["cudnn", "flax", "keras", "onnx", "per_gate", "seed004", "tf1", "tf_fused", "tflite",
-           "torch"]
+__all__ = ["cudnn", "flax", "keras", "onnx", "padding", "per_gate", "registry", "seed004", "tf1",
+           "tf_fused", "tflite", "torch"]

@@ -699,3 +699,44 @@ def fused_gate_order(op: str, input_size: int = 3, hidden_size: int = 2) -> tupl
     block_of = {"i": np.argmin(abs(sigma - i)), "f": np.argmin(abs(sigma - f)),
                 "g": np.argmin(abs(np.tanh(blocks) - ci)), "o": np.argmin(abs(sigma - o))}
     return tuple(sorted(block_of, key=block_of.get))
+
+
+# ---------------------------------------------------------------------------
+# TF 1.x's dynamic_rnn and bidirectional_dynamic_rnn (padded batches: sequence_length)
+
+
+def _sequence_length(sequence_length):
+    return None if sequence_length is None else tf.constant(np.asarray(sequence_length, np.int32))
+
+
+def run_dynamic_rnn(real_cell, X: np.ndarray, sequence_length=None, initial_state=None
+                    ) -> tuple[np.ndarray, "tf1.LSTMStateTuple"]:
+    """``tf.compat.v1.nn.dynamic_rnn(real_cell, X, sequence_length, initial_state)``, eagerly.
+
+    ``real_cell`` from :func:`tf1_cell`; ``X`` (N, T, D) batch-major;
+    ``initial_state`` an ``LSTMStateTuple(c, h)`` (zeros if omitted). Returns
+    the outputs (N, T, H) (zeros past each sequence's length) and the final
+    ``LSTMStateTuple(c, h)`` (the state at each sequence's last step), as NumPy.
+    """
+    X = np.asarray(X)
+    outputs, state = tf.compat.v1.nn.dynamic_rnn(
+        real_cell, tf.constant(X), sequence_length=_sequence_length(sequence_length),
+        initial_state=None if initial_state is None else _to_tf_state(initial_state),
+        dtype=tf.as_dtype(X.dtype))
+    return np.asarray(outputs), _from_tf_state(state)
+
+
+def run_bidirectional_dynamic_rnn(real_forward, real_backward, X: np.ndarray,
+                                  sequence_length=None):
+    """``tf.compat.v1.nn.bidirectional_dynamic_rnn``, eagerly, as NumPy.
+
+    Returns ``(outputs_fw, outputs_bw), (state_fw, state_bw)``, outputs (N, T, H)
+    each in time order; the backward cell reads each sequence reversed within
+    its own length (``tf.reverse_sequence``).
+    """
+    X = np.asarray(X)
+    (out_fw, out_bw), (state_fw, state_bw) = tf.compat.v1.nn.bidirectional_dynamic_rnn(
+        real_forward, real_backward, tf.constant(X),
+        sequence_length=_sequence_length(sequence_length), dtype=tf.as_dtype(X.dtype))
+    return ((np.asarray(out_fw), np.asarray(out_bw)),
+            (_from_tf_state(state_fw), _from_tf_state(state_bw)))

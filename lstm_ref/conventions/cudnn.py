@@ -61,10 +61,14 @@ def to_cudnn(params: LSTMParams) -> CudnnWeights:
     Raises
     ------
     ValueError
-        If ``params`` has peepholes, a projection or layer normalization
-        (cuDNN's LSTM has none of them).
+        If ``params`` has peepholes or layer normalization (cuDNN's LSTM
+        has neither) or a projection (cuDNN's is not part of this layout).
     """
     extras = params.extras()
+    if extras == ["W_proj"]:
+        # cuDNN can project (PyTorch's proj_size uses it on a GPU), but not in these 16 arrays.
+        raise ValueError("params.W_proj: the canonical layout here holds the eight matrices "
+                         "and eight biases only, not cuDNN's projection; only W, U and b convert")
     if extras:
         raise ValueError(f"params.{extras[0]}: cuDNN's LSTM has no such weight; "
                          "only W, U and b convert")

@@ -65,7 +65,7 @@ def to_cudnn(params: LSTMParams) -> CudnnWeights:
         has neither) or a projection (cuDNN's is not part of this layout).
     """
     extras = params.extras()
-    if extras == ["W_proj"]:
+    if extras and extras[0] == "W_proj":
         # cuDNN can project (PyTorch's proj_size uses it on a GPU), but not in these 16 arrays.
         raise ValueError("params.W_proj: the canonical layout here holds the eight matrices "
                          "and eight biases only, not cuDNN's projection; only W, U and b convert")

@@ -11,12 +11,12 @@ each with the weight on the left (``W_f x``, shape (H, D)):
 1-4     input_to_{input,forget,cell,output}   (H, D)       blocks of ``W``, transposed
 5-8     recurrent_to_{...}_weights            (H, P)       blocks of ``U``, transposed
 9-11    cell_to_{input,forget,output}         (H,)         ``p_i``, ``p_f``, ``p_o``
-12-15   *_gate_bias (input, forget, cell...)  (H,)         blocks of ``b``
+12-15   ``*_gate_bias``                       (H,)         blocks of ``b``
 16      projection_weights                    (P, H)       ``W_proj``, transposed
 17      projection_bias                       (P,)         ``b_proj``
 18      output_state (variable)               (N, P)       ``h`` before the first step
 19      cell_state (variable)                 (N, H)       ``c`` before the first step
-20-23   *_layer_norm_coefficients             (H,)         ``gamma`` (TFLite's layer norm)
+20-23   ``*_layer_norm_coefficients``         (H,)         ``gamma`` (TFLite's layer norm)
 ======  ====================================  ===========  ============================
 
 A tensor left out (index -1 in the model) is ``None`` here. Without the

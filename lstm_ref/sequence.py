@@ -204,7 +204,7 @@ def lstm_sequence_values(
 ) -> StepValues:
     """Every intermediate of every step: gates, candidate and cell states over time.
 
-    Unrolls :eq:`eq-unroll` as :func:`lstm_sequence` does (no mask), keeping
+    Unrolls the cell as :func:`lstm_sequence` does (no mask), keeping
     what :func:`lstm_ref.cell.step_values` computes at each step, as fused
     kernels (TensorFlow's ``BlockLSTM``, NNAPI's LSTM) report it.
 
@@ -218,7 +218,7 @@ def lstm_sequence_values(
     steps = []
     for t in range(X.shape[1]):
         values = step_values(X[:, t], state, params, config)
-        state = LSTMState(values.h, values.c)
+        state = values.state
         steps.append(values)
     return StepValues(*(np.stack(v, axis=1) for v in zip(*steps)))
 

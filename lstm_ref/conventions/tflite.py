@@ -4,20 +4,20 @@ TensorFlow's converter turns a tf-keras ``LSTM`` layer into one fused
 operator whose 24 inputs hold every weight separately, one tensor per gate,
 each with the weight on the left (``W_f x``, shape (H, D)):
 
-====  ====================================  ===========  ==========================
-#     tensor                                shape        lstm_ref
-====  ====================================  ===========  ==========================
-0     input                                 (N, T, D)    ``X`` (time-major: (T, N, D))
-1-4   input_to_{input,forget,cell,output}   (H, D)       blocks of ``W``, transposed
-5-8   recurrent_to_{...}_weights            (H, P)       blocks of ``U``, transposed
-9-11  cell_to_{input,forget,output}         (H,)         ``p_i``, ``p_f``, ``p_o``
-12-15 {input,forget,cell,output}_gate_bias  (H,)         blocks of ``b``
-16    projection_weights                    (P, H)       ``W_proj``, transposed
-17    projection_bias                       (P,)         ``b_proj``
-18    output_state (variable)               (N, P)       ``h`` before the first step
-19    cell_state (variable)                 (N, H)       ``c`` before the first step
-20-23 {input,forget,cell,output}_layer_norm (H,)         ``gamma`` (TFLite's layer norm)
-====  ====================================  ===========  ==========================
+======  ====================================  ===========  ============================
+#       tensor                                shape        lstm_ref
+======  ====================================  ===========  ============================
+0       input                                 (N, T, D)    ``X`` (time-major: (T, N, D))
+1-4     input_to_{input,forget,cell,output}   (H, D)       blocks of ``W``, transposed
+5-8     recurrent_to_{...}_weights            (H, P)       blocks of ``U``, transposed
+9-11    cell_to_{input,forget,output}         (H,)         ``p_i``, ``p_f``, ``p_o``
+12-15   ``*_gate_bias``                       (H,)         blocks of ``b``
+16      projection_weights                    (P, H)       ``W_proj``, transposed
+17      projection_bias                       (P,)         ``b_proj``
+18      output_state (variable)               (N, P)       ``h`` before the first step
+19      cell_state (variable)                 (N, H)       ``c`` before the first step
+20-23   ``*_layer_norm_coefficients``         (H,)         ``gamma`` (TFLite's layer norm)
+======  ====================================  ===========  ============================
 
 A tensor left out (index -1 in the model) is ``None`` here. Without the
 input gate's tensors (1, 5, 9, 12) the operator couples its input and forget

@@ -41,8 +41,9 @@ FLOAT32_REASONS = {
 
 
 class Column(NamedTuple):
-    """One column of the matrix: ``run(params, X)`` gives the outputs (N, T, H) of
-    ``framework`` holding ``params``, converted into the column's layout."""
+    """One column of the matrix: ``run(params, X)`` gives the outputs (N, T, H), or
+    (N, T, P) with a projection, of ``framework`` holding ``params``, converted
+    into the column's layout (which refuses weights it cannot hold)."""
 
     key: str
     framework: str
@@ -73,18 +74,23 @@ def _tf1_column(input_size: int, hidden_size: int) -> Column:
     from . import tensorflow as tf_live
 
     dtype = np.dtype(COLUMN_DTYPES["tf1"])
-    mirror = tf1.LSTMCell(hidden_size, forget_bias=TF_FORGET_BIAS)
-    mirror.set_weights([np.zeros((input_size + hidden_size, 4 * hidden_size), dtype),
-                        np.zeros(4 * hidden_size, dtype)])
-    real = tf_live.tf1_cell(mirror)  # built once, reloaded per row
+    plain = tf1.LSTMCell(hidden_size, forget_bias=TF_FORGET_BIAS)
+    plain.set_weights([np.zeros((input_size + hidden_size, 4 * hidden_size), dtype),
+                       np.zeros(4 * hidden_size, dtype)])
+    real_plain = tf_live.tf1_cell(plain)  # built once, reloaded per row
 
     def run(params, X):
         arrays = LAYOUTS["tf1"].to_arrays(params)
-        if float(arrays["forget_bias"]) != TF_FORGET_BIAS:
-            raise ValueError(f"forget_bias: the cell runs with {TF_FORGET_BIAS}, "
-                             f"got {float(arrays['forget_bias'])}")
-        real.set_weights([arrays["kernel"], arrays["bias"]])
-        return tf_live.run_dynamic_rnn(real, X)[0]
+        forget_bias = float(arrays.pop("forget_bias"))
+        if not params.extras() and forget_bias == TF_FORGET_BIAS:
+            real_plain.set_weights([arrays["kernel"], arrays["bias"]])
+            return tf_live.run_dynamic_rnn(real_plain, X)[0]
+        # Peepholes or a projection: a cell with those options, holding these weights.
+        P = None if params.W_proj is None else params.W_proj.shape[1]
+        mirror = tf1.LSTMCell(params.hidden_size, use_peepholes=params.p_i is not None,
+                              num_proj=P, forget_bias=forget_bias)
+        mirror.set_weights([arrays[name] for name in mirror.weight_names()])
+        return tf_live.run_dynamic_rnn(tf_live.tf1_cell(mirror), X)[0]
 
     return Column("tf1", "tf.compat.v1 LSTMCell in dynamic_rnn", dtype, run)
 

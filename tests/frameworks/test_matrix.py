@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import random_params
 
-from lstm_ref import verify
+from lstm_ref import LSTMParams, lstm_sequence, verify
 from lstm_ref.conventions.registry import LAYOUTS
 from lstm_ref.frameworks import matrix
 
@@ -54,3 +54,23 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"layout: expected one of"):
         matrix.conversion_matrix(random_params(np.random.default_rng(0), 2, 2),
                                  np.ones((1, 1, 2)), rows=["caffe"], cols={})
+
+
+def test_peepholes_and_projection_run_where_a_layout_holds_them():
+    rng = np.random.default_rng(11)
+    D, H, P = 3, 2, 1
+    base = random_params(rng, D, H)
+    peepholes = LSTMParams(W=base.W, U=base.U, b=base.b, p_i=rng.normal(size=H),
+                           p_f=rng.normal(size=H), p_o=rng.normal(size=H))
+    projection = LSTMParams(W=base.W, U=rng.normal(size=(P, 4 * H)), b=base.b,
+                            W_proj=rng.normal(size=(H, P)))
+    X = rng.normal(size=(2, 3, D))
+    holds = {"peepholes": ["tf1", "raw_ops", "onnx", "tflite"],
+             "projection": ["tf1", "torch", "tflite"]}
+    columns = matrix.columns(D, H, keys=["tf1", "raw_ops", "torch", "onnx", "tflite"])
+    for what, params in (("peepholes", peepholes), ("projection", projection)):
+        for key in holds[what]:
+            column = columns[key]
+            p, X_c = params.astype(column.dtype), X.astype(column.dtype)
+            verify.compare({f"h_t with {what}": (lstm_sequence(X_c, p)[0], column.run(p, X_c))},
+                           against=column.framework)

@@ -26,6 +26,10 @@ from ..sequence import lstm_sequence
 from .onnx import reverse_within_lengths
 from .torch import lengths_mask
 
+__all__ = ["REAL", "ZEROS", "PREVIOUS", "COMPUTED", "LAST_REAL", "AFTER_PADDING", "STARTS_AT_END",
+           "STARTS_AT_PADDING", "MIXED", "step_kinds", "padded_step_kind", "final_state_kind",
+           "backward_within_lengths", "backward_start_kind"]
+
 REAL, ZEROS, PREVIOUS, COMPUTED = ("real step", "zeros", "the last real output",
                                    "computed over the padding")
 LAST_REAL, AFTER_PADDING = "last real step", "after the padding"

@@ -37,6 +37,8 @@ import numpy as np
 from ..params import LSTMParams, fold_forget_bias
 from . import cudnn, flax, keras, onnx, tf1, tf_fused, tflite, torch
 
+__all__ = ["TF_FORGET_BIAS", "TFLITE_OPTIONS", "Layout", "LAYOUTS", "layout", "convert"]
+
 # TF 1.x's cells and BlockLSTM add this to the forget gate at run time unless told otherwise.
 TF_FORGET_BIAS = 1.0
 # The options of the one-operator TFLite models: tanh (4), no clipping, batch-major.

@@ -167,7 +167,7 @@ def _check_bias_pair(bias_ih, bias_hh, weight_hr, H: int) -> None:
 def to_torch(params: LSTMParams) -> list[np.ndarray]:
     """One layer and direction of ``nn.LSTM``: ``[weight_ih, weight_hh, bias_ih, bias_hh, weight_hr]``.
 
-    The inverse of :eq:`eq-torch-weights`, in the order of
+    The inverse of :func:`from_torch`, in the order of
     ``nn.LSTM(D, H, proj_size=P).parameters()``:
     ``weight_ih`` (4H, D), ``weight_hh`` (4H, P), the biases (4H,) unless
     ``params.b`` is ``None`` (``bias=False``), and ``weight_hr`` (P, H) only

@@ -28,7 +28,8 @@ from ..conventions.registry import LAYOUTS, TFLITE_OPTIONS, TF_FORGET_BIAS, layo
 from ..params import LSTMParams, fold_forget_bias
 from ..sequence import bidirectional_lstm_sequence, lstm_sequence
 
-__all__ = ["COLUMN_DTYPES", "FLOAT32_REASONS", "Column", "columns", "Cell", "conversion_matrix", "PaddingRun", "padding_runs"]
+__all__ = ["COLUMN_DTYPES", "FLOAT32_REASONS", "Column", "columns", "Cell", "conversion_matrix",
+           "PaddingRun", "padding_runs"]
 
 # The dtype each column's framework computes in: float64 wherever it can.
 COLUMN_DTYPES = {"keras3": np.float64, "keras2": np.float64, "tf1": np.float64,

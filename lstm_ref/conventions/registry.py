@@ -19,7 +19,7 @@ key            arrays                                       gate order       bia
 ``torch``      weight_ih_l0 (4H, D), weight_hh_l0 (4H, H)   i, f, g, o       two, summed
 ``flax``       ii..io (D, H), hi..ho (H, H) + bias          i, f, g, o       on the h layers
 ``onnx``       W (1, 4H, D), R (1, 4H, H), B (1, 8H)        i, o, f, c       two, summed
-``tflite``     16 tensors, one per gate, (H, D) and (H, H)  input, forget,   one per gate
+``tflite``     one tensor per gate: 4 (H, D), 4 (H, H)      input, forget,   one per gate
                                                             cell, output
 ``cudnn``      one flat buffer: 8 matrices, 8 biases        i, f, c, o       two, summed
 =============  ===========================================  ===============  ==================

@@ -201,12 +201,13 @@ def columns(input_size: int, hidden_size: int, keys=None) -> dict[str, Column]:
 
 
 class Cell(NamedTuple):
-    """One cell of the matrix: lstm_ref's outputs and the column framework's, (N, T, H)."""
+    """One cell of the matrix: lstm_ref's outputs ``h_lstm_ref`` and the column
+    framework's ``h_real``, (N, T, H) each."""
 
     row: str
     column: str
-    ours: np.ndarray
-    theirs: np.ndarray
+    h_lstm_ref: np.ndarray
+    h_real: np.ndarray
 
 
 def conversion_matrix(params: LSTMParams, X: np.ndarray, rows=None,
@@ -241,15 +242,16 @@ def conversion_matrix(params: LSTMParams, X: np.ndarray, rows=None,
 class PaddingRun(NamedTuple):
     """One framework's way with a padded batch, and lstm_ref's mirror of it.
 
-    ``theirs`` and ``ours`` map ``"forward"``/``"backward"`` (outputs (N, T, H)
+    ``real_outputs`` (the framework's) and ``lstm_ref_outputs`` (the mirror's)
+    map ``"forward"``/``"backward"`` (outputs (N, T, H)
     in time order) and ``"h forward"``/``"h backward"`` (final h, (N, H)) to
     arrays; ``"backward"`` only where the run has a backward direction.
     """
 
     name: str
     framework: str
-    theirs: dict
-    ours: dict
+    real_outputs: dict
+    lstm_ref_outputs: dict
 
 
 def _outputs(forward, h_forward, backward=None, h_backward=None) -> dict:

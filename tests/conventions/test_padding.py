@@ -87,9 +87,9 @@ def test_padding_table_in_the_real_frameworks():
     X[np.arange(4)[None, :] >= lengths[:, None]] = 0.0
     runs = matrix.padding_runs(X, lengths, forward, backward)
     for run in runs:
-        verify.compare({name: (run.ours[name], run.theirs[name]) for name in run.theirs},
+        verify.compare({name: (run.lstm_ref_outputs[name], run.real_outputs[name]) for name in run.real_outputs},
                        against=run.framework)
-    kinds = {run.name: padding.padded_step_kind(run.theirs["forward"], lengths) for run in runs}
+    kinds = {run.name: padding.padded_step_kind(run.real_outputs["forward"], lengths) for run in runs}
     assert kinds == {
         "Keras LSTM, mask": padding.PREVIOUS, "Keras Bidirectional, mask": padding.ZEROS,
         "TF 1.x dynamic_rnn, sequence_length": padding.ZEROS,
@@ -102,9 +102,9 @@ def test_padding_table_in_the_real_frameworks():
     right = padding.backward_within_lengths(X, lengths, backward)
     for run in runs:
         unmasked = run.name.startswith("no mask")
-        assert padding.final_state_kind(run.theirs["h forward"], h_last) == (
+        assert padding.final_state_kind(run.real_outputs["h forward"], h_last) == (
             padding.AFTER_PADDING if unmasked else padding.LAST_REAL), run.name
-        if "backward" in run.theirs:
-            assert padding.backward_start_kind(run.theirs["backward"], right, lengths) == (
+        if "backward" in run.real_outputs:
+            assert padding.backward_start_kind(run.real_outputs["backward"], right, lengths) == (
                 padding.STARTS_AT_PADDING if unmasked else padding.STARTS_AT_END), run.name
-    assert sum("backward" in run.theirs for run in runs) == 6
+    assert sum("backward" in run.real_outputs for run in runs) == 6

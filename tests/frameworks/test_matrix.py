@@ -21,7 +21,7 @@ def test_every_cell_of_the_matrix(shape):
     assert {(c.row, c.column) for c in cells} == {(r, k) for r in LAYOUTS for k in LAYOUTS}
     for key, column in columns.items():
         assert np.dtype(column.dtype) == np.dtype(matrix.COLUMN_DTYPES[key])
-        pairs = {f"{c.row} -> {key}": (c.ours, c.theirs) for c in cells if c.column == key}
+        pairs = {f"{c.row} -> {key}": (c.h_lstm_ref, c.h_real) for c in cells if c.column == key}
         for ours, theirs in pairs.values():
             assert ours.shape == theirs.shape == (N, T, H)
             assert theirs.dtype == column.dtype

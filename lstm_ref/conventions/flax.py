@@ -158,7 +158,7 @@ def _array(params: Mapping, layer: str, name: str) -> np.ndarray:
 def to_flax(params: LSTMParams, layout: str = "linen") -> dict:
     """A Flax LSTM cell's parameters (nested dicts of NumPy arrays) from canonical ones.
 
-    The inverse of :eq:`eq-flax-weights`: the gate blocks split apart.
+    The inverse of :func:`from_flax`: the gate blocks split apart.
 
     ``layout`` is ``"linen"`` (``flax.linen.LSTMCell`` and
     ``OptimizedLSTMCell``), ``"nnx"`` (``flax.nnx.LSTMCell``) or

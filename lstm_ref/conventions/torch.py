@@ -44,6 +44,7 @@ import numpy as np
 
 from ..cell import lstm_step
 from ..grad import backward, forward
+from ..layout import gate_hidden_size
 from ..params import LSTMParams, LSTMState, as_float_array, check_finite, checked_array
 from ..sequence import bidirectional_lstm_sequence, lstm_sequence, reverse_time
 
@@ -115,13 +116,9 @@ def from_torch(
             "from_state_dict instead"
         )
     weight_ih = as_float_array("weight_ih", weight_ih)
-    if weight_ih.ndim != 2 or weight_ih.shape[0] % 4 != 0 or weight_ih.shape[0] == 0:
-        raise ValueError(
-            "weight_ih: expected shape (4H, D), a first axis that is a positive "
-            f"multiple of 4 (one block per gate i, f, g, o), got {weight_ih.shape}"
-        )
+    H = gate_hidden_size("weight_ih", weight_ih, axis=0, shape="(4H, D)", ndim=2)
     check_finite("weight_ih", weight_ih)
-    H, dtype = weight_ih.shape[0] // 4, weight_ih.dtype
+    dtype = weight_ih.dtype
     _check_bias_pair(bias_ih, bias_hh, weight_hr, H)
     W_proj = None
     if weight_hr is not None:
@@ -170,7 +167,7 @@ def _check_bias_pair(bias_ih, bias_hh, weight_hr, H: int) -> None:
 def to_torch(params: LSTMParams) -> list[np.ndarray]:
     """One layer and direction of ``nn.LSTM``: ``[weight_ih, weight_hh, bias_ih, bias_hh, weight_hr]``.
 
-    The inverse of :eq:`eq-torch-weights`, in the order of
+    The inverse of :func:`from_torch`, in the order of
     ``nn.LSTM(D, H, proj_size=P).parameters()``:
     ``weight_ih`` (4H, D), ``weight_hh`` (4H, P), the biases (4H,) unless
     ``params.b`` is ``None`` (``bias=False``), and ``weight_hr`` (P, H) only

@@ -29,7 +29,8 @@ from flax import nnx
 from ..conventions.flax import from_carry, to_carry, to_flax
 from ..params import LSTMParams, LSTMState, zero_state
 
-# The cells, by the name the book uses: (module path, parameter layout).
+# The cells, by their name under flax: the parameter layout each keeps
+# (lstm_ref.conventions.flax.LAYOUTS).
 CELLS = {
     "linen.LSTMCell": "linen",
     "linen.OptimizedLSTMCell": "linen",

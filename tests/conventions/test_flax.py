@@ -1,5 +1,5 @@
 """Flax's LSTM layouts, without JAX: round trips, the carry order, nn.RNN's padding, errors.
-tests/frameworks/test_flax_live.py runs the real Flax cells."""
+tests/conventions/test_flax_live.py runs the real Flax cells."""
 
 import numpy as np
 import pytest

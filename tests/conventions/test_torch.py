@@ -1,5 +1,5 @@
 """PyTorch's nn.LSTM layout, without torch: against PyTorch's documented equations,
-round trips and errors. tests/frameworks/test_torch_live.py runs the real nn.LSTM."""
+round trips and errors. tests/conventions/test_torch_live.py runs the real nn.LSTM."""
 
 import numpy as np
 import pytest

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conftest import random_params, random_state
 from lstm_ref import LSTMParams, lstm_sequence, verify
-from lstm_ref.conventions.flax import RNN, LSTMCell, from_flax, to_carry, to_flax
+from lstm_ref.conventions.flax import RNN, LSTMCell, from_flax, to_carry
 from lstm_ref.grad import backward, forward
 
 jax_live = pytest.importorskip("lstm_ref.frameworks.jax")

@@ -176,8 +176,7 @@ def tflite_config(options: dict, cifg: bool = False, params: Optional[LSTMParams
     extra = {}
     if cifg:
         extra["coupled_gates"] = "input_from_forget"
-    if params is not None and params.gamma is not None:
-        extra["layer_norm_form"] = "tflite"
+    if params is not None and params.layer_norm_form == "tflite":
         extra["layer_norm_epsilon"] = TFLITE_LAYER_NORM_EPSILON
     return LSTMConfig(activation=ACTIVATIONS[activation], **clips, **extra)
 

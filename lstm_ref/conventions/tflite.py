@@ -246,8 +246,6 @@ class TFLiteLSTM:
 
     def __call__(self, X) -> np.ndarray:
         """The outputs (N, T, P) (time-major: (T, N, P)) for inputs (N, T, D) ((T, N, D))."""
-        X = as_float_array("X", X)
-        if self.time_major and X.ndim == 3:
-            X = np.swapaxes(X, 0, 1)
-        outputs, self.state = lstm_sequence(X, self.params, self.config, self.state)
-        return np.swapaxes(outputs, 0, 1) if self.time_major else outputs
+        outputs, self.state = lstm_sequence(X, self.params, self.config, self.state,
+                                            time_major=self.time_major)
+        return outputs

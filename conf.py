@@ -29,6 +29,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinxcontrib.bibtex",
     "sphinx-mathjax-offline",
+    "sphinx_design",
     "lstm_ref_book",
     "traceability",
 ]

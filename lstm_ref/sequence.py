@@ -25,7 +25,7 @@ import numpy as np
 
 from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, step_values
 from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_sequence_inputs,
-                     check_shape)
+                     check_shape, checked_array)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -131,6 +131,7 @@ def lstm_sequence(
     mask: Optional[np.ndarray] = None,
     go_backwards: bool = False,
     zero_output_for_mask: bool = False,
+    time_major: bool = False,
 ) -> tuple[np.ndarray, LSTMState]:
     """Run the cell over every time step of a batch of sequences.
 
@@ -154,6 +155,10 @@ def lstm_sequence(
         Read the time steps from last to first (Keras's ``go_backwards``).
     zero_output_for_mask : bool
         Output zeros at masked steps instead of repeating the last output.
+    time_major : bool
+        ``X`` is (T, N, D) and the outputs (T, N, P), time first, as ONNX
+        (layout 0), TFLite (``time_major``) and TensorFlow's fused kernels
+        lay them out. The mask stays (N, T).
 
     Returns
     -------
@@ -181,6 +186,10 @@ def lstm_sequence(
     >>> outputs[0, :, 0].round(4)   # the masked step repeats the previous output
     array([0.1743, 0.1743, 0.3091])
     """
+    if time_major:
+        X = checked_array("X", X, (None, None, params.input_size), ("T", "N", "D"),
+                          params.dtype, "the weights")
+        X = np.swapaxes(X, 0, 1)  # (N, T, D): a view
     X, state = check_sequence_inputs(X, initial_state, params)
     N, T, _ = X.shape
     m = check_mask(mask, N, T)
@@ -193,7 +202,7 @@ def lstm_sequence(
         state = masked_state(new, state, m[:, t])
         y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
         outputs[:, t] = y
-    return outputs, state
+    return (np.swapaxes(outputs, 0, 1) if time_major else outputs), state
 
 
 def lstm_sequence_values(

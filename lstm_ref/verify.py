@@ -85,16 +85,34 @@ class Verification(tuple):
         name = np.dtype(dtype).name
         return max(c.max_abs_error for c in self if c.dtype == name)
 
+    def summary(self) -> str:
+        """One line: how many quantities agree with what, the worst error and the bar.
+
+        For example ``"✓ 3 quantities agree with keras.layers.LSTM (float64):
+        max abs error 2.2e-16 ≤ 1e-12"``.
+        """
+        againsts = ", ".join(dict.fromkeys(c.against for c in self))
+        parts = []
+        for dtype in dict.fromkeys(c.dtype for c in self):
+            of_dtype = [c for c in self if c.dtype == dtype]
+            worst = max(c.max_abs_error for c in of_dtype)
+            bar = max(c.tolerance for c in of_dtype)
+            parts.append(f"{dtype}: max abs error {worst:.1e} ≤ {bar:.0e}")
+        count = f"{len(self)} quantit{'y agrees' if len(self) == 1 else 'ies agree'}"
+        return f"✓ {count} with {againsts}; {'; '.join(parts)}"
+
     def _repr_html_(self) -> str:
+        # One summary line; the full table, with the framework versions, folds out.
         records = json.dumps([asdict(c) for c in self])
         rows = "".join(_html_row(c) for c in self)
         versions = sorted({c.versions for c in self if c.versions})
         caption = f"<caption>{html.escape('; '.join(versions))}</caption>" if versions else ""
         return (
-            f'<div class="lstm-ref-verify" data-lstm-ref-verify="{html.escape(records)}">'
+            f'<details class="lstm-ref-verify" data-lstm-ref-verify="{html.escape(records)}">'
+            f"<summary>{html.escape(self.summary())}</summary>"
             f"<table>{caption}<thead><tr><th>verified</th><th>lstm_ref vs</th><th>dtype</th>"
             "<th>max abs error</th><th>max rel error</th><th>tolerance</th><th></th>"
-            f"</tr></thead><tbody>{rows}</tbody></table></div>"
+            f"</tr></thead><tbody>{rows}</tbody></table></details>"
         )
 
 

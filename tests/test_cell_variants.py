@@ -50,8 +50,10 @@ N, D, H, P = 3, 4, 5, 2
 
 
 def problem(rng, dtype=np.float64, **extras):
-    params = random_params(rng, D, H, dtype)
-    params = LSTMParams(**params.arrays(), **extras)
+    arrays = random_params(rng, D, H, dtype).arrays()
+    if "W_proj" in extras:  # h, and so U's rows, has the projection's size
+        arrays["U"] = rng.normal(scale=0.5, size=(extras["W_proj"].shape[1], 4 * H)).astype(dtype)
+    params = LSTMParams(**arrays, **extras)
     x = rng.normal(size=(N, D)).astype(dtype)
     return params, x, random_state(rng, N, H, dtype, P=params.output_size)
 
@@ -81,8 +83,8 @@ def test_coupled_forget_gate_is_one_minus_input(rng):
     np.testing.assert_array_equal(other.h, values.h)
 
 
-def test_preactivation_clip_bounds_every_activation_input(rng):
-    """ONNX's clip: each gate's pre-activation, and c as h reads it; c itself is carried unclipped."""
+def test_preactivation_clip_bounds_every_gates_input(rng):
+    """ONNX's clip: each gate's pre-activation; the cell state is not clipped."""
     params, x, state = problem(rng)
     params = LSTMParams(**{**params.arrays(), "W": params.W * 40})
     clip = 0.5
@@ -92,7 +94,7 @@ def test_preactivation_clip_bounds_every_activation_input(rng):
     i, f, g, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_g), sigmoid(z_o)
     c = f * state.c + i * g
     np.testing.assert_allclose(values.c, c, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(values.h, o * np.tanh(np.clip(c, -clip, clip)), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(values.h, o * np.tanh(c), rtol=0, atol=1e-15)
     assert np.abs(values.c).max() > clip  # the state is not clipped
 
 
@@ -176,3 +178,49 @@ def test_options_step_the_same_in_lstm_step_and_sequences(rng):
     config = LSTMConfig(coupled_gates="input_from_forget", preactivation_clip=2.0)
     outputs, final = lstm_sequence(x[:, None], params, config, initial_state=state)
     np.testing.assert_array_equal(outputs[:, 0], lstm_step(x, state, params, config).h)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("coupled_gates", "input_from_forget"), ("preactivation_clip", 1.0),
+    ("output_activation", "softsign"),
+])
+def test_fast_path_and_bptt_refuse_the_options_by_name(rng, option, value):
+    from lstm_ref import grad
+    from lstm_ref.fast import FastLSTM
+
+    params = random_params(rng, D, H)
+    config = LSTMConfig(**{option: value})
+    with pytest.raises(ValueError, match=rf"config.{option}: the fast path does not compute"):
+        FastLSTM(params, config)
+    with pytest.raises(ValueError, match=rf"config.{option}: backpropagation with this option"):
+        grad.forward(rng.normal(size=(N, 3, D)), params, config)
+
+
+def test_fast_path_and_bptt_refuse_a_projection_bias(rng):
+    from lstm_ref import grad
+    from lstm_ref.fast import FastLSTM
+
+    params, _, _ = problem(rng, W_proj=rng.normal(size=(H, P)), b_proj=np.zeros(P))
+    with pytest.raises(ValueError, match=r"params.W_proj: the fast path does not compute"):
+        FastLSTM(params)
+    with pytest.raises(ValueError, match=r"params.b_proj: backpropagation through a projection bias"):
+        grad.forward(rng.normal(size=(N, 3, D)), params)
+
+
+def test_tflite_layer_norm_has_no_tf1_cell(rng):
+    from lstm_ref.conventions.tf1 import to_tf1
+
+    params, _, _ = problem(rng, gamma=np.ones(4 * H))
+    with pytest.raises(ValueError, match=r"params.gamma: TFLite's layer norm \(gamma alone\)"):
+        to_tf1(params)
+
+
+def test_time_major_sequences(rng):
+    params = random_params(rng, D, H)
+    X = rng.normal(size=(N, 6, D))
+    outputs, state = lstm_sequence(X, params)
+    outputs_tm, state_tm = lstm_sequence(np.swapaxes(X, 0, 1), params, time_major=True)
+    np.testing.assert_array_equal(outputs_tm, np.swapaxes(outputs, 0, 1))
+    np.testing.assert_array_equal(state_tm.c, state.c)
+    with pytest.raises(ValueError, match=r"X: expected shape \(T, N, D\) = \(T, N, 4\)"):
+        lstm_sequence(np.zeros((6, N, D + 1)), params, time_major=True)

@@ -70,3 +70,22 @@ def test_html_carries_the_records():
     (payload,) = re.findall(r'data-lstm-ref-verify="([^"]*)"', page)
     (record,) = json.loads(html.unescape(payload))
     assert record["quantity"] == "x" and record["against"] == "<b>r</b>" and record["passed"]
+
+
+def test_summary_line_counts_and_reports_the_worst_error_per_dtype():
+    pairs = {"a": (np.ones(2), np.ones(2) + 1e-14), "b": (np.zeros(3), np.zeros(3)),
+             "c": (np.ones(2, np.float32), np.ones(2, np.float32) + np.float32(2e-7))}
+    line = verify.compare(pairs, against="r").summary()
+    assert line.startswith("✓ 3 quantities agree with r;")
+    assert "float64: max abs error 1.0e-14 ≤ 1e-12" in line
+    assert "float32: max abs error 2.4e-07 ≤ 1e-06" in line
+    one = verify.compare({"x": (np.ones(1), np.ones(1))}, against="s").summary()
+    assert one == "✓ 1 quantity agrees with s; float64: max abs error 0.0e+00 ≤ 1e-12"
+
+
+def test_html_shows_the_summary_and_folds_the_table():
+    result = verify.compare({"x": (np.ones(2), np.ones(2))}, against="r")
+    page = result._repr_html_()
+    assert page.startswith('<details class="lstm-ref-verify"')
+    assert f"<summary>{html.escape(result.summary())}</summary>" in page
+    assert "<table>" in page and page.endswith("</details>")

@@ -363,9 +363,8 @@ class ONNXLSTM:
         0: ``X`` (T, N, D), ``Y`` (T, dirs, N, H), states (dirs, N, H);
         1: ``X`` (N, T, D), ``Y`` (N, T, dirs, H), states (N, dirs, H).
     clip : float, optional
-        Bounds the input of every activation to ``[-clip, clip]``: the gates'
-        pre-activations and the cell state as ``h`` reads it (the cell state
-        carried to the next step is not clipped).
+        Bounds the gates' pre-activations to ``[-clip, clip]``, as ONNX
+        Runtime does (the cell state is not clipped).
     input_forget : {0, 1}
         1 couples the gates: ``f = 1 - i``.
     activations, activation_alpha, activation_beta

@@ -176,8 +176,7 @@ def tflite_config(options: dict, cifg: bool = False, params: Optional[LSTMParams
     extra = {}
     if cifg:
         extra["coupled_gates"] = "input_from_forget"
-    if params is not None and params.gamma is not None:
-        extra["layer_norm_form"] = "tflite"
+    if params is not None and params.layer_norm_form == "tflite":
         extra["layer_norm_epsilon"] = TFLITE_LAYER_NORM_EPSILON
     return LSTMConfig(activation=ACTIVATIONS[activation], **clips, **extra)
 
@@ -247,8 +246,6 @@ class TFLiteLSTM:
 
     def __call__(self, X) -> np.ndarray:
         """The outputs (N, T, P) (time-major: (T, N, P)) for inputs (N, T, D) ((T, N, D))."""
-        X = as_float_array("X", X)
-        if self.time_major and X.ndim == 3:
-            X = np.swapaxes(X, 0, 1)
-        outputs, self.state = lstm_sequence(X, self.params, self.config, self.state)
-        return np.swapaxes(outputs, 0, 1) if self.time_major else outputs
+        outputs, self.state = lstm_sequence(X, self.params, self.config, self.state,
+                                            time_major=self.time_major)
+        return outputs

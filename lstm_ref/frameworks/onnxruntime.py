@@ -6,7 +6,8 @@ This is the only module of lstm_ref that imports ``onnx`` and
 * :func:`lstm_model` builds a one-node ONNX model (an ``LSTM`` operator)
   from :class:`lstm_ref.LSTMParams`, the weights as initializers, as a
   shipped model holds them;
-* :func:`run_onnxruntime` runs a model in ONNX Runtime's CPU provider and
+* :func:`run_onnxruntime` runs a model in ONNX Runtime's CPU provider
+  (:func:`session` keeps the session for repeated runs), and
   :func:`run_reference` in ``onnx.reference``, ONNX's own Python evaluator;
 * :func:`lstm_node` reads the ``LSTM`` node of any model (an exported one)
   back into its attributes and lstm_ref's parameters.
@@ -139,20 +140,32 @@ def _feeds(model: onnx.ModelProto, X, sequence_lens=None, initial_h=None,
     return feeds
 
 
-def run_onnxruntime(model: onnx.ModelProto, X, sequence_lens=None, initial_h=None,
-                    initial_c=None) -> tuple[np.ndarray, ...]:
-    """``Y``, ``Y_h``, ``Y_c`` of ``model`` run in ONNX Runtime on the CPU.
+def session(model: onnx.ModelProto):
+    """An ONNX Runtime CPU session of ``model``, as a function of the model's inputs.
 
-    Graph optimizations are off, so the LSTM kernel itself runs, alone.
+    Returns ``run(X, sequence_lens=None, initial_h=None, initial_c=None)``,
+    which returns the model's outputs (``Y``, ``Y_h``, ``Y_c``). Graph
+    optimizations are off, so the LSTM kernel itself runs, alone; the session
+    is made once, so that calling ``run`` costs what running the model costs.
     """
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 4  # fatal only: errors come back as the exception
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                           providers=["CPUExecutionProvider"])
+    inference = onnxruntime.InferenceSession(model.SerializeToString(), options,
+                                             providers=["CPUExecutionProvider"])
     output_names = [o.name for o in model.graph.output]
-    return tuple(session.run(output_names, _feeds(model, X, sequence_lens, initial_h,
-                                                  initial_c)))
+
+    def run(X, sequence_lens=None, initial_h=None, initial_c=None) -> tuple[np.ndarray, ...]:
+        return tuple(inference.run(output_names, _feeds(model, X, sequence_lens, initial_h,
+                                                        initial_c)))
+
+    return run
+
+
+def run_onnxruntime(model: onnx.ModelProto, X, sequence_lens=None, initial_h=None,
+                    initial_c=None) -> tuple[np.ndarray, ...]:
+    """``Y``, ``Y_h``, ``Y_c`` of ``model`` run in ONNX Runtime on the CPU (:func:`session`)."""
+    return session(model)(X, sequence_lens, initial_h, initial_c)
 
 
 def run_reference(model: onnx.ModelProto, X, sequence_lens=None, initial_h=None,

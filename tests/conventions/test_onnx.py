@@ -304,3 +304,38 @@ def test_bad_activations_are_named():
         ONNXLSTM(2, activations=["Sigmoid", "Swish", "Tanh"])
     with pytest.raises(ValueError, match=r"input_forget: expected 0 or 1"):
         ONNXLSTM(2, input_forget=2)
+
+
+# ---------------------------------------------------------------------------
+# Attributes: clip, input_forget, activations per direction
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("attributes", [
+    {"clip": 0.6}, {"input_forget": 1}, {"clip": 1.5, "input_forget": 1},
+    {"activations": ["Sigmoid", "Tanh", "Softsign"]},
+])
+def test_attributes_in_onnxruntime(rng, direction, attributes):
+    """Large weights, so that the clip bites, with peepholes, states and sequence lengths."""
+    if "activations" in attributes and direction == "bidirectional":
+        attributes = {"activations": attributes["activations"] + ["HardSigmoid", "Relu", "Tanh"],
+                      "activation_alpha": [0.3], "activation_beta": [0.6]}
+    directions, inputs = problem(rng, direction=direction, layout=0, dtype=np.float32,
+                                 peepholes=True, lens=True, state=True)
+    directions = [LSTMParams(**{k: v * 2 for k, v in p.arrays().items()}) for p in directions]
+    model = ort_runner.lstm_model(directions, direction=direction, sequence_lens=True,
+                                  initial_state=True, **attributes)
+    runtime = ort_runner.run_onnxruntime(model, *inputs)
+    compare_outputs(ours(directions, inputs, direction, 0, **attributes), runtime,
+                    f"onnxruntime LSTM ({', '.join(attributes)})")
+    plain = ours(directions, inputs, direction, 0)
+    assert np.abs(plain[0] - runtime[0]).max() > 1e-3  # the attribute changed the outputs
+
+
+@pytest.mark.parametrize("attributes", [{"clip": 0.6}, {"input_forget": 1}])
+def test_onnx_reference_ignores_clip_and_input_forget(rng, attributes):
+    directions, inputs = problem(rng, direction="forward", layout=0, dtype=np.float64)
+    directions = [LSTMParams(**{k: v * 2 for k, v in p.arrays().items()}) for p in directions]
+    model = ort_runner.lstm_model(directions, **attributes)
+    compare_outputs(ours(directions, inputs, "forward", 0), ort_runner.run_reference(model, *inputs),
+                    f"onnx.reference LSTM ({', '.join(attributes)} ignored)")

@@ -169,3 +169,48 @@ def test_bad_input_is_named(rng):
         tflite_config({"fused_activation_function": 5})
     with pytest.raises(ValueError, match=r"options: expected keys among"):
         tflite_config({"cellclip": 1.0})
+
+
+def kernel_params(rng, *, peepholes=True, projection=False, layer_norm=False):
+    params = random_params(rng, D, H, np.float32)
+    arrays = params.arrays()
+    if projection:
+        P = 3
+        arrays["U"] = rng.normal(scale=0.5, size=(P, 4 * H)).astype(np.float32)
+        arrays["W_proj"] = rng.normal(scale=0.5, size=(H, P)).astype(np.float32)
+        arrays["b_proj"] = rng.normal(scale=0.5, size=P).astype(np.float32)
+    if peepholes:
+        arrays |= {f"p_{g}": rng.normal(scale=0.5, size=H).astype(np.float32) for g in "ifo"}
+    if layer_norm:
+        arrays["gamma"] = rng.normal(1.0, 0.3, size=4 * H).astype(np.float32)
+    return LSTMParams(**arrays)
+
+
+@pytest.mark.parametrize("cifg, projection, layer_norm", [
+    (True, False, False), (False, True, False), (False, False, True), (True, True, True),
+])
+def test_every_option_of_the_kernel(rng, cifg, projection, layer_norm):
+    """CIFG, projection with bias and clip, TFLite's layer norm, cell clip: one-operator models."""
+    params = kernel_params(rng, projection=projection, layer_norm=layer_norm)
+    X = rng.normal(size=(N, T, D)).astype(np.float32)
+    options = dict(cell_clip=1.5, proj_clip=0.8 if projection else 0.0)
+    flatbuffer = litert.lstm_op_model(to_tflite(params, cifg=cifg), N, T, **options)
+    tensors, read_options = litert.fused_lstm(flatbuffer)
+    mirror = TFLiteLSTM(tensors, read_options)
+    assert (mirror.config.coupled_gates == "input_from_forget") == cifg
+    assert mirror.params.layer_norm_form == ("tflite" if layer_norm else None)
+    (y_tflite,) = litert.run(flatbuffer, X)
+    config = tflite_config(read_options, cifg, mirror.params)
+    y_ours, _ = lstm_sequence(X, params, config)
+    verify.compare({"h_t": (y_ours, y_tflite), "h_t (TFLiteLSTM)": (mirror(X), y_tflite)},
+                   against="LiteRT UNIDIRECTIONAL_SEQUENCE_LSTM (" + ", ".join(
+                       name for name, on in (("CIFG", cifg), ("projection", projection),
+                                             ("layer norm", layer_norm)) if on) + ")")
+
+
+def test_round_trip_with_every_option(rng):
+    params = kernel_params(rng, projection=True, layer_norm=True)
+    back, config = from_tflite(to_tflite(params), {})
+    for name, array in params.arrays().items():
+        np.testing.assert_array_equal(getattr(back, name), array)
+    assert config.layer_norm_epsilon == 1e-8 and config.coupled_gates is None

@@ -35,6 +35,11 @@ from .activations import Activation, activation_names, get_activation, layer_nor
 from .layout import split_gates
 from .params import LSTMParams, LSTMState, check_step_inputs, checked_array
 
+__all__ = [
+    "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "preactivations", "normalize_gates",
+    "cell_update", "hidden_state", "project", "lstm_step", "StepValues", "step", "step_values"
+]
+
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]
 
 

@@ -46,6 +46,13 @@ from .layout import split_gates
 from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state, checked_array,
                      zero_state)
 
+__all__ = [
+    "Derivative", "derivative", "check_supported", "ForwardCache", "forward", "hidden_grad",
+    "projection_grad", "output_gate_grad", "cell_grad", "cell_gate_grads",
+    "previous_cell_grad", "preactivation_input_grads", "weight_grads", "peephole_weight_grads",
+    "projection_weight_grad", "StepGradients", "backward_step", "Gradients", "backward"
+]
+
 Derivative = Callable[[np.ndarray], np.ndarray]
 
 
@@ -445,7 +452,7 @@ def backward_step(
 
 
 class Gradients(NamedTuple):
-    """Gradients of a scalar loss with respect to everything an LSTM read.
+    r"""Gradients of a scalar loss with respect to everything an LSTM read.
 
     Attributes
     ----------

@@ -21,6 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
+__all__ = [
+    "GATE_ORDER", "TF1_GATE_ORDER", "split_gates", "reorder_gates", "split_concat_kernel",
+    "concat_kernel"
+]
+
 GATE_ORDER = ("i", "f", "g", "o")
 TF1_GATE_ORDER = ("i", "g", "f", "o")  # TF names the candidate j: blocks i, j, f, o
 

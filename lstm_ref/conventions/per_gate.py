@@ -31,6 +31,8 @@ from ..cell import StepValues, cell_update, hidden_state
 from ..layout import concat_kernel, split_concat_kernel, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array, check_shape, check_step_inputs
 
+__all__ = ["PerGateParams", "gate_layer", "per_gate_step", "from_per_gate", "to_per_gate"]
+
 
 class PerGateParams(NamedTuple):
     """Weights (D+H, H) and biases (H,) of each gate, in colah's order f, i, C, o."""

@@ -30,6 +30,8 @@ from ..cell import lstm_step
 from ..layout import split_gates
 from ..params import LSTMParams, LSTMState, as_float_array
 
+__all__ = ["ExerciseWeights", "init_weights", "to_params", "from_params", "read_out", "MyLSTMCell"]
+
 
 class ExerciseWeights(NamedTuple):
     """The exercise's weights by its own names.

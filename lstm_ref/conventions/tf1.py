@@ -38,6 +38,12 @@ from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, s
 from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check_shape,
                       fold_forget_bias)  # noqa: F401  (a TF 1.x porting step, also here)
 
+__all__ = [
+    "NORM_SCOPES", "LSTMStateTuple", "from_tf1", "to_tf1", "from_tf1_variables",
+    "forget_bias_gap", "solve_forget_preactivation", "BasicLSTMCell", "LSTMCell",
+    "LayerNormBasicLSTMCell", "MultiRNNCell"
+]
+
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.
 NORM_SCOPES = {"i": "input", "g": "transform", "f": "forget", "o": "output"}
 

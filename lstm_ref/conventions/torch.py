@@ -31,6 +31,8 @@ import numpy as np
 
 from ..params import LSTMParams, as_float_array, check_finite, checked_array
 
+__all__ = ["from_torch", "to_torch"]
+
 
 def from_torch(
     weight_ih: np.ndarray,

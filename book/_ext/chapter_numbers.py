@@ -1,0 +1,100 @@
+"""Sphinx extension: chapter numbers that continue from one part to the next.
+
+Sphinx restarts at 1 in every numbered toctree, so Part II's first chapter
+would be "1." again and share its equation and figure numbers with Part I's.
+After Sphinx has numbered sections, figures and equations (its toctree
+collector answers ``env-get-updated`` at the default priority, 500), this
+extension answers the same event later and adds to each chapter of a
+numbered toctree the number of chapters in the numbered toctrees before it.
+
+Sphinx offers no API for this; :func:`shift_chapter_number` is the one place
+that edits Sphinx's numbering data, and ``tests/book/test_chapter_numbers.py``
+builds a two-part book to fail loudly if a Sphinx upgrade changes that data.
+"""
+
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+
+
+def numbered_toctrees(env) -> list[list[str]]:
+    """The chapters of each numbered toctree of the root document, in order."""
+    root = env.config.root_doc
+    if root not in env.all_docs:
+        return []
+    return [
+        [ref for _, ref in toctree["entries"] if ref in env.toc_secnumbers]
+        for toctree in env.get_doctree(root).findall(addnodes.toctree)
+        if toctree.get("numbered")
+    ]
+
+
+def chapter_offsets(env) -> dict[str, int]:
+    """For every page under a numbered toctree, what to add to its chapter number."""
+    offsets, before = {}, 0
+    for chapters in numbered_toctrees(env):
+        for chapter in chapters:
+            for docname in _with_descendants(env, chapter):
+                offsets[docname] = before
+        before += len(chapters)
+    return offsets
+
+
+def _with_descendants(env, docname: str) -> list[str]:
+    found = [docname]
+    for child in env.toctree_includes.get(docname, []):
+        found += _with_descendants(env, child)
+    return found
+
+
+def shift_chapter_number(env, docname: str, offset: int) -> None:
+    """Add ``offset`` to the chapter number of every number Sphinx gave ``docname``.
+
+    Sphinx's data, as of Sphinx 9: ``env.toc_secnumbers[doc][anchor]`` and
+    ``env.toc_fignumbers[doc][figtype][id]`` are tuples whose first element is
+    the chapter (figures and equations of a numbered chapter always carry
+    it); the ``secnumber`` of the references in ``env.tocs[doc]`` (the
+    sidebar) and of ``env.titles[doc]`` (the page title) are lists.
+    """
+    if not offset:
+        return
+
+    def shift(number):
+        return (number[0] + offset, *number[1:]) if number else number
+
+    env.toc_secnumbers[docname] = {
+        anchor: shift(number) for anchor, number in env.toc_secnumbers[docname].items()
+    }
+    env.toc_fignumbers[docname] = {
+        figtype: {node_id: shift(number) for node_id, number in numbers.items()}
+        for figtype, numbers in env.toc_fignumbers.get(docname, {}).items()
+    }
+    for reference in env.tocs[docname].findall(nodes.reference):
+        if reference.get("secnumber"):
+            reference["secnumber"] = list(shift(tuple(reference["secnumber"])))
+    title = env.titles.get(docname)
+    if title is not None and title.get("secnumber"):
+        title["secnumber"] = list(shift(tuple(title["secnumber"])))
+
+
+def continue_numbering(app: Sphinx, env) -> list[str]:
+    """Shift every chapter's numbers; return the pages whose numbers changed since the last build."""
+    for docname, offset in chapter_offsets(env).items():
+        if docname in env.toc_secnumbers:
+            shift_chapter_number(env, docname, offset)
+    previous = getattr(env, "lstm_ref_chapter_numbers", {})
+    current = {
+        docname: (env.toc_secnumbers.get(docname), env.toc_fignumbers.get(docname))
+        for docname in set(env.toc_secnumbers) | set(env.toc_fignumbers)
+    }
+    env.lstm_ref_chapter_numbers = current
+    return sorted(d for d in current if current[d] != previous.get(d) and d in env.all_docs)
+
+
+def setup(app: Sphinx) -> dict:
+    # After the toctree collector (priority 500) has numbered everything.
+    app.connect("env-get-updated", continue_numbering, priority=900)
+    return {"version": "1", "env_version": 1, "parallel_read_safe": True,
+            "parallel_write_safe": True}

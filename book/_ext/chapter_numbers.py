@@ -4,12 +4,16 @@ Sphinx restarts at 1 in every numbered toctree, so Part II's first chapter
 would be "1." again and share its equation and figure numbers with Part I's.
 After Sphinx has numbered sections, figures and equations (its toctree
 collector answers ``env-get-updated`` at the default priority, 500), this
-extension answers the same event later and adds to each chapter of a
-numbered toctree the number of chapters in the numbered toctrees before it.
+extension answers the same event later, adds to each chapter of a numbered
+toctree the number of chapters in the numbered toctrees before it, and has
+Sphinx number the figures and equations again from the shifted chapters
+(numbered from the unshifted ones, Part II's figures would continue Part
+I's chapter 1 count).
 
-Sphinx offers no API for this; :func:`shift_chapter_number` is the one place
-that edits Sphinx's numbering data, and ``tests/book/test_chapter_numbers.py``
-builds a two-part book to fail loudly if a Sphinx upgrade changes that data.
+Sphinx offers no API for this; :func:`shift_chapter_number` and
+:func:`renumber_figures` are the only places that touch Sphinx's numbering,
+and ``tests/book/test_book_extensions.py`` builds a two-part book to fail
+loudly if a Sphinx upgrade changes it.
 """
 
 from __future__ import annotations
@@ -52,11 +56,10 @@ def _with_descendants(env, docname: str) -> list[str]:
 def shift_chapter_number(env, docname: str, offset: int) -> None:
     """Add ``offset`` to the chapter number of every number Sphinx gave ``docname``.
 
-    Sphinx's data, as of Sphinx 9: ``env.toc_secnumbers[doc][anchor]`` and
-    ``env.toc_fignumbers[doc][figtype][id]`` are tuples whose first element is
-    the chapter (figures and equations of a numbered chapter always carry
-    it); the ``secnumber`` of the references in ``env.tocs[doc]`` (the
-    sidebar) and of ``env.titles[doc]`` (the page title) are lists.
+    Sphinx's data, as of Sphinx 9: ``env.toc_secnumbers[doc][anchor]`` are
+    tuples whose first element is the chapter; the ``secnumber`` of the
+    references in ``env.tocs[doc]`` (the sidebar) and of ``env.titles[doc]``
+    (the page title) are lists.
     """
     if not offset:
         return
@@ -67,10 +70,6 @@ def shift_chapter_number(env, docname: str, offset: int) -> None:
     env.toc_secnumbers[docname] = {
         anchor: shift(number) for anchor, number in env.toc_secnumbers[docname].items()
     }
-    env.toc_fignumbers[docname] = {
-        figtype: {node_id: shift(number) for node_id, number in numbers.items()}
-        for figtype, numbers in env.toc_fignumbers.get(docname, {}).items()
-    }
     for reference in env.tocs[docname].findall(nodes.reference):
         if reference.get("secnumber"):
             reference["secnumber"] = list(shift(tuple(reference["secnumber"])))
@@ -79,11 +78,20 @@ def shift_chapter_number(env, docname: str, offset: int) -> None:
         title["secnumber"] = list(shift(tuple(title["secnumber"])))
 
 
+def renumber_figures(env) -> None:
+    """Have Sphinx number figures, tables and equations again, from the current chapter numbers."""
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    TocTreeCollector().assign_figure_numbers(env)
+
+
 def continue_numbering(app: Sphinx, env) -> list[str]:
     """Shift every chapter's numbers; return the pages whose numbers changed since the last build."""
-    for docname, offset in chapter_offsets(env).items():
-        if docname in env.toc_secnumbers:
-            shift_chapter_number(env, docname, offset)
+    offsets = {d: k for d, k in chapter_offsets(env).items() if k and d in env.toc_secnumbers}
+    for docname, offset in offsets.items():
+        shift_chapter_number(env, docname, offset)
+    if offsets:
+        renumber_figures(env)
     previous = getattr(env, "lstm_ref_chapter_numbers", {})
     current = {
         docname: (env.toc_secnumbers.get(docname), env.toc_fignumbers.get(docname))

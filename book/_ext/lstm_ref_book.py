@@ -105,6 +105,9 @@ FRAMEWORKS = (
     ("TensorFlow / Keras", re.compile(r"keras|tensorflow|\btf\.|\bTF\b|GradientTape|^LSTM\(",
                                       re.I)),
 )
+#: The order of the framework sections in the report.
+FRAMEWORK_ORDER = ("TensorFlow / Keras", "tf.compat.v1", "PyTorch", "JAX / Flax", "ONNX Runtime",
+                   "LiteRT")
 
 
 def reference_group(against: str) -> tuple[str, str]:
@@ -232,7 +235,6 @@ def _by_chapter(app: Sphinx, fromdoc: str, records: list[tuple[str, Comparison]]
 def report_content(app: Sphinx, fromdoc: str, records: list[tuple[str, Comparison]]) -> list[nodes.Node]:
     """The report: a summary, then a section per kind of reference, live ones by framework."""
     content: list[nodes.Node] = [_summary(records)]
-    framework_order = [title for title, _ in FRAMEWORKS]
     for key, title, description in SECTIONS:
         in_section = [(d, r) for d, r in records if reference_group(r.against)[0] == key]
         if not in_section:
@@ -242,7 +244,7 @@ def report_content(app: Sphinx, fromdoc: str, records: list[tuple[str, Compariso
             f"{worst_errors([r for _, r in in_section])}.")))
         if key == "live":
             groups = sorted({reference_group(r.against)[1] for _, r in in_section},
-                            key=framework_order.index)
+                            key=FRAMEWORK_ORDER.index)
             for group in groups:
                 in_group = [(d, r) for d, r in in_section if reference_group(r.against)[1] == group]
                 versions = sorted({r.versions for _, r in in_group if r.versions})

@@ -28,7 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from lstm_ref_book import reading_order, table
+from lstm_ref_book import chapter_title, reading_order, table
 
 logger = logging.getLogger(__name__)
 
@@ -241,8 +241,7 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
                 logger.warning(f"traceability: {d.qualname} implements {label} but no test "
                                "exercises it", location=fromdoc)
             test_cells.append(_para(nodes.Text(_describe_tests(d, found, references))))
-        title = app.env.titles[docname].astext() if docname in app.env.titles else docname
-        chapter = nodes.reference("", title, internal=True,
+        chapter = nodes.reference("", chapter_title(app, docname), internal=True,
                                   refuri=app.builder.get_relative_uri(fromdoc, docname))
         rows.append([
             _equation_cell(app, fromdoc, label, docname),

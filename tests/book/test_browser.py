@@ -232,26 +232,39 @@ def chapters() -> list[str]:
             or 'class="cell docutils container' in (HTML / p).read_text()]
 
 
-def visible_code_lines(driver, page: str) -> int:
+def chapter_code(driver, page: str) -> dict:
+    """Visible code lines (code cells neither hidden nor removed) and code cells without a copy button."""
     set_viewport(driver, WIDTHS[0])
-    driver.get((HTML / page).as_uri())
+    open_page(driver, (HTML / page).as_uri())
     return driver.execute_script("""
         let lines = 0;
         for (const pre of document.querySelectorAll('main div.cell_input pre')) {
-            if (pre.getClientRects().length === 0) continue;  // hidden (collapsed) or not shown
+            if (pre.getClientRects().length === 0) continue;  // collapsed (hide-input)
             lines += pre.innerText.replace(/\\n+$/, '').split('\\n').length;
         }
-        return lines;
+        const uncopyable = Array.from(document.querySelectorAll('main div.cell_input div.highlight'))
+            .filter(d => !d.querySelector('button.copybtn')).length;
+        return {lines: lines, uncopyable: uncopyable};
     """)
 
 
 @pytest.fixture(scope="module")
-def code_lines(browser):
-    counts = {page: visible_code_lines(browser, page) for page in chapters()}
+def code_facts(browser):
+    return {page: chapter_code(browser, page) for page in chapters()}
+
+
+@pytest.fixture(scope="module")
+def code_lines(code_facts):
+    counts = {page: facts["lines"] for page, facts in code_facts.items()}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     table = "\n".join(f"{count:5d}  {page}" for page, count in counts.items())
     (SCREENSHOTS / "code-lines.txt").write_text(table + "\n")
     return counts
+
+
+def test_every_code_cell_has_a_copy_button(code_facts):
+    missing = {page: facts["uncopyable"] for page, facts in code_facts.items() if facts["uncopyable"]}
+    assert not missing, f"code cells without a copy button, per chapter: {missing}"
 
 
 def test_every_chapter_offers_its_notebook(browser):

@@ -101,7 +101,8 @@ FRAMEWORKS = (
     ("ONNX Runtime", re.compile(r"onnx", re.I)),
     ("PyTorch", re.compile(r"torch", re.I)),
     ("JAX / Flax", re.compile(r"\bjax\b|\bflax\b|\bnnx\b", re.I)),
-    ("tf.compat.v1", re.compile(r"tf\.compat\.v1|\bBasicLSTMCell\b|\bLSTMCell\b|\bMultiRNNCell\b")),
+    # A bare cell name is TF 1.x's; keras.layers.LSTMCell (after a dot) is not.
+    ("tf.compat.v1", re.compile(r"tf\.compat\.v1|(?<![.\w])(?:Basic)?LSTMCell\b|\bMultiRNNCell\b")),
     ("TensorFlow / Keras", re.compile(r"keras|tensorflow|\btf\.|\bTF\b|GradientTape|^LSTM\(",
                                       re.I)),
 )

@@ -137,6 +137,8 @@ def test_a_rebuild_does_not_shift_twice(two_part_book):
     ("LayerNormBasicLSTMCell.call in TF 2 ops", ("live", "TensorFlow / Keras")),
     ("TF's fused product, reordered", ("live", "TensorFlow / Keras")),
     ("Keras 3 seeded initializers", ("live", "TensorFlow / Keras")),
+    ("keras.layers.LSTMCell", ("live", "TensorFlow / Keras")),
+    ("tf.compat.v1 BasicLSTMCell vs keras.layers.LSTM (folded)", ("live", "tf.compat.v1")),
     ("tf.compat.v1 LSTMCell (diagonal V_o, read out)", ("live", "tf.compat.v1")),
     ("tf.GradientTape, tf.compat.v1 LSTMCell", ("live", "tf.compat.v1")),
     ("BasicLSTMCell, true z_f", ("live", "tf.compat.v1")),

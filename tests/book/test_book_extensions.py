@@ -191,3 +191,23 @@ def test_titles_keep_their_published_case(bibliography):
     assert "Long Short-Term Memory." in text["hochreiter1997"]
     assert "Learning to Forget: Continual Prediction with LSTM." in text["gers2000forget"]
     assert "Hochreiter, S. and Schmidhuber, J." in text["hochreiter1997"]
+
+
+# ---------------------------------------------------------------------------
+# The report reads what a chapter's comparison tables carry
+
+
+def test_the_report_collects_the_comparisons_a_page_displays():
+    import numpy as np
+    from docutils import nodes
+    from docutils.utils import new_document
+    from lstm_ref_book import _records_of
+
+    from lstm_ref import verify
+
+    shown = verify.compare({"h_t": (np.zeros(3), np.zeros(3))}, against="keras.layers.LSTM")
+    page = new_document("chapter")
+    page += nodes.raw("", shown._repr_html_(), format="html")
+    page += nodes.raw("", "<p>no comparison here</p>", format="html")
+    page += nodes.raw("", shown._repr_html_(), format="latex")  # not HTML: not read
+    assert _records_of(page) == list(shown)

@@ -25,6 +25,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..activations import CONTRIB_LAYER_NORM_EPSILON
 from ..conventions import tf1
 from ..conventions.keras import to_keras
 from ..params import LSTMParams, LSTMState, zero_state
@@ -32,9 +33,8 @@ from ..params import LSTMParams, LSTMState, zero_state
 __all__ = [
     "versions", "keras_lstm", "keras_rnn_variables", "run_keras_lstm", "run_keras_stack",
     "keras_bidirectional", "run_keras_bidirectional", "tf1_cell", "run_tf1_cell",
-    "CONTRIB_LAYER_NORM_EPSILON", "run_layer_norm_cell_tf", "MyLSTMCellTF",
-    "keras_lstm_gradients", "tf1_cell_gradients", "keras_simple_rnn",
-    "keras_simple_rnn_gradients", "KerasCharModel"
+    "run_layer_norm_cell_tf", "MyLSTMCellTF", "keras_lstm_gradients", "tf1_cell_gradients",
+    "keras_simple_rnn", "keras_simple_rnn_gradients", "KerasCharModel"
 ]
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
@@ -287,9 +287,6 @@ def _from_tf_state(state):
 # ---------------------------------------------------------------------------
 # LayerNormBasicLSTMCell (tf.contrib, gone from TF 2), transcribed into TF 2 ops
 
-# tf.contrib.layers.layer_norm hard-codes this epsilon (for float32 and float64).
-CONTRIB_LAYER_NORM_EPSILON = 1e-12
-
 
 def run_layer_norm_cell_tf(cell: "tf1.LayerNormBasicLSTMCell", inputs: np.ndarray, state,
                            candidate_mask: Optional[np.ndarray] = None):
@@ -299,8 +296,8 @@ def run_layer_norm_cell_tf(cell: "tf1.LayerNormBasicLSTMCell", inputs: np.ndarra
     TensorFlow. This is its ``call`` line by line, with each layer
     normalization done as ``tf.contrib.layers.layer_norm`` did it
     (``tf.nn.moments`` over the units, then ``tf.nn.batch_normalization`` with
-    ``variance_epsilon=1e-12``) and the dropout of TF 1.x (``g / keep_prob *
-    mask``, the mask given instead of drawn). It reads the weights of the NumPy
+    ``variance_epsilon=CONTRIB_LAYER_NORM_EPSILON``) and the dropout of TF 1.x
+    (``g / keep_prob * mask``, the mask given instead of drawn). It reads the weights of the NumPy
     mirror ``cell`` by TF's variable names, so the two can be compared on any
     weights, gains and shifts.
 

@@ -6,3 +6,5 @@ Each module imports its framework when it is itself imported, never before:
 * :mod:`lstm_ref.frameworks.tensorflow` — TensorFlow, Keras 3, tf-keras and the
   ``tf.compat.v1`` cells
 """
+
+__all__ = ["tensorflow"]

@@ -57,6 +57,8 @@ _NAME = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_re
 # ---------------------------------------------------------------------------
 # One layer, one direction
 
+__all__ = ["from_torch", "to_torch"]
+
 
 def from_torch(
     weight_ih: np.ndarray,

@@ -17,3 +17,5 @@ Each module imports its framework when it is itself imported, never before:
 * :mod:`lstm_ref.frameworks.matrix` — no framework of its own: the conversion
   matrix and the padding table, run through the modules above
 """
+
+__all__ = ["tensorflow"]

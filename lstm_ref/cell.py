@@ -45,7 +45,9 @@ __all__ = [
     "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "preactivations", "normalize_gates",
     "add_forget_bias", "input_forget_peepholes", "candidate_dropout", "cell_update",
     "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
-    "project", "StepValues", "step_values", "lstm_step"
+    "project", "StepValues", "step_values", "lstm_step",
+    "COUPLINGS", "normalize_gate_tflite", "clip_preactivation", "coupled_input_gate",
+    "coupled_forget_gate"
 ]
 
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]

@@ -30,7 +30,8 @@ from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_s
 __all__ = [
     "MERGE_MODES", "check_mask", "check_merge_mode", "reverse_time", "masked_state",
     "masked_output", "merge_directions", "lstm_sequence", "stacked_lstm_sequence",
-    "bidirectional_lstm_sequence"
+    "bidirectional_lstm_sequence",
+    "lstm_sequence_values"
 ]
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)

@@ -30,12 +30,18 @@ __all__ = ["REAL", "ZEROS", "PREVIOUS", "COMPUTED", "LAST_REAL", "AFTER_PADDING"
            "STARTS_AT_PADDING", "MIXED", "step_kinds", "padded_step_kind", "final_state_kind",
            "backward_within_lengths", "backward_start_kind"]
 
-REAL, ZEROS, PREVIOUS, COMPUTED = ("real step", "zeros", "the last real output",
-                                   "computed over the padding")
-LAST_REAL, AFTER_PADDING = "last real step", "after the padding"
-STARTS_AT_END, STARTS_AT_PADDING = ("starts at each sequence's last real step",
-                                    "starts at the padded end")
+# What a step holds (step_kinds, padded_step_kind).
+REAL = "real step"
+ZEROS = "zeros"
+PREVIOUS = "the last real output"
+COMPUTED = "computed over the padding"
 MIXED = "mixed"
+# What the final state is (final_state_kind).
+LAST_REAL = "last real step"
+AFTER_PADDING = "after the padding"
+# Where a backward direction starts (backward_start_kind).
+STARTS_AT_END = "starts at each sequence's last real step"
+STARTS_AT_PADDING = "starts at the padded end"
 
 
 def _tolerance(array: np.ndarray) -> float:

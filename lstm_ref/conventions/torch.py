@@ -57,7 +57,8 @@ _NAME = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_re
 # ---------------------------------------------------------------------------
 # One layer, one direction
 
-__all__ = ["from_torch", "to_torch"]
+__all__ = ["from_torch", "to_torch", "DIRECTION_SUFFIXES", "state_dict_names", "from_state_dict",
+           "to_state_dict", "check_layers", "torch_options", "LSTMCell", "LSTM", "lengths_mask"]
 
 
 def from_torch(

@@ -10,3 +10,5 @@ Each module imports its framework when it is itself imported, never before:
 * :mod:`lstm_ref.frameworks.jax` — JAX and Flax: the linen and nnx LSTM cells,
   ``nn.RNN``, the LSTM as a jitted ``jax.lax.scan``
 """
+
+__all__ = ["tensorflow", "torch", "jax"]

@@ -72,7 +72,7 @@ __all__ = [
     "SWEEP_H", "problem", "matmul_lower_bound", "matmul_lower_bound_backward",
     "recurrent_grad_multiplies", "Timing", "time_runs", "FLOAT32_TOLERANCE", "CHECK_SIZE",
     "LOWER_BOUND", "GRADIENT_NAMES", "Contender", "check", "torch_lstm", "loss_gradients",
-    "torch_available", "contenders", "reference_answer", "verify_contenders", "bench_size",
+    "torch_available", "jax_available", "JAX_NAME", "contenders", "reference_answer", "verify_contenders", "bench_size",
     "numpy_call_seconds", "profile_fast", "format_profile", "profile_backward",
     "format_profile_backward", "blas_threads", "cpu_model", "environment", "format_table",
     "format_environment", "main",

@@ -47,8 +47,10 @@ from ..params import LSTMParams, LSTMState, as_float_array, check_shape
 from ..sequence import lstm_sequence
 from .torch import lengths_mask
 
-__all__ = ["LAYOUTS", "gate_layer_names", "flax_layout", "from_flax", "to_flax", "Carry",
-           "to_carry", "from_carry", "LSTMCell", "flip_sequences", "RNN"]
+__all__ = [
+    "LAYOUTS", "gate_layer_names", "flax_layout", "from_flax", "to_flax", "Carry", "to_carry",
+    "from_carry", "LSTMCell", "flip_sequences", "RNN",
+]
 
 LAYOUTS = ("linen", "nnx", "nnx_optimized")
 

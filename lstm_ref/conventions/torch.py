@@ -48,6 +48,11 @@ from ..layout import gate_hidden_size
 from ..params import LSTMParams, LSTMState, as_float_array, check_finite, checked_array
 from ..sequence import bidirectional_lstm_sequence, lstm_sequence, reverse_time
 
+__all__ = [
+    "DIRECTION_SUFFIXES", "from_torch", "to_torch", "state_dict_names", "from_state_dict",
+    "to_state_dict", "check_layers", "torch_options", "LSTMCell", "LSTM", "lengths_mask",
+]
+
 DIRECTION_SUFFIXES = ("", "_reverse")
 # The arrays of one layer and direction, in nn.LSTM's parameter order.
 _WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
@@ -56,9 +61,6 @@ _NAME = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_re
 
 # ---------------------------------------------------------------------------
 # One layer, one direction
-
-__all__ = ["from_torch", "to_torch", "DIRECTION_SUFFIXES", "state_dict_names", "from_state_dict",
-           "to_state_dict", "check_layers", "torch_options", "LSTMCell", "LSTM", "lengths_mask"]
 
 
 def from_torch(

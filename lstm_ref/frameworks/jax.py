@@ -29,8 +29,10 @@ from flax import nnx
 from ..conventions.flax import from_carry, to_carry, to_flax
 from ..params import LSTMParams, LSTMState, zero_state
 
-__all__ = ["CELLS", "versions", "x64", "linen_cell", "nnx_cell", "cell_parameters",
-           "initial_parameters", "run_flax_cell", "run_flax_rnn", "scan_lstm", "scan_lstm_runner"]
+__all__ = [
+    "CELLS", "versions", "x64", "linen_cell", "nnx_cell", "cell_parameters",
+    "initial_parameters", "run_flax_cell", "run_flax_rnn", "scan_lstm", "scan_lstm_runner",
+]
 
 # The cells, by their name under flax: the parameter layout each keeps
 # (lstm_ref.conventions.flax.LAYOUTS).

@@ -20,8 +20,10 @@ from ..conventions.torch import (from_state_dict, from_torch, to_state_dict, to_
                                  torch_options)
 from ..params import LSTMParams
 
-__all__ = ["versions", "state_dict_numpy", "torch_lstm", "torch_lstm_cell", "run_torch_lstm",
-           "run_torch_cell", "autograd_gradients", "params_of"]
+__all__ = [
+    "versions", "state_dict_numpy", "torch_lstm", "torch_lstm_cell", "run_torch_lstm",
+    "run_torch_cell", "autograd_gradients", "params_of",
+]
 
 # A float32 LSTM with proj_size runs PyTorch's own kernel instead of oneDNN's,
 # and says so in a warning; which kernel runs is not what is checked here.

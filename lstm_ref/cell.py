@@ -41,6 +41,14 @@ from .activations import (CONTRIB_LAYER_NORM_EPSILON, Activation, activation_nam
 from .layout import split_gates
 from .params import LSTMParams, LSTMState, check_step_inputs, checked_array
 
+__all__ = [
+    "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "preactivations", "normalize_gates",
+    "add_forget_bias", "input_forget_peepholes", "normalize_gate_tflite", "clip_preactivation",
+    "coupled_input_gate", "coupled_forget_gate", "COUPLINGS", "candidate_dropout", "cell_update",
+    "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
+    "project", "StepValues", "step_values", "lstm_step"
+]
+
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]
 
 

@@ -20,6 +20,13 @@ import numpy as np
 
 from .layout import GATE_ORDER, gate_hidden_size, split_gates  # noqa: F401  (GATE_ORDER re-exported)
 
+__all__ = [
+    "LSTMState", "as_float_array", "check_shape", "check_dtype", "check_list_arg",
+    "check_finite", "check_units", "built", "checked_array", "check_weights", "LSTMParams",
+    "fold_forget_bias", "LAYER_NORM_FIELDS", "OPTIONAL_SHAPES", "check_state", "zero_state",
+    "check_step_inputs", "check_sequence_inputs"
+]
+
 
 class LSTMState(NamedTuple):
     """The recurrent state carried from one time step to the next.

@@ -27,6 +27,13 @@ from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, step_values
 from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_sequence_inputs,
                      check_shape, checked_array)
 
+__all__ = [
+    "MERGE_MODES", "check_mask", "check_merge_mode", "reverse_time", "masked_state",
+    "masked_output", "merge_directions", "lstm_sequence", "lstm_sequence_values",
+    "stacked_lstm_sequence",
+    "bidirectional_lstm_sequence"
+]
+
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 

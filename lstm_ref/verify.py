@@ -15,21 +15,35 @@ build.
 The default tolerance follows the dtype of lstm_ref's array: 1e-12 for
 float64 and 1e-6 for float32.
 
-The table's HTML carries its rows as JSON (``data-lstm-ref-verify``), from
-which the book's build assembles the verification report.
+The table's HTML carries its comparisons as JSON in one attribute,
+:data:`RECORDS_ATTRIBUTE`, from which the book's build assembles the
+verification report. That contract lives here, whole: :func:`embed_records`
+writes the attribute and :func:`read_records` reads every one back from a page's
+HTML as :class:`Comparison` objects.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
-from typing import Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
+__all__ = [
+    "DEFAULT_TOLERANCE", "RECORDS_ATTRIBUTE", "VerificationError", "Comparison", "Verification",
+    "embed_records", "read_records", "framework_versions", "measure", "compare"
+]
+
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
+
+#: The HTML attribute in which a displayed :class:`Verification` carries its
+#: comparisons as JSON, for the book's verification report.
+RECORDS_ATTRIBUTE = "data-lstm-ref-verify"
+_RECORDS = re.compile(RECORDS_ATTRIBUTE + r'="([^"]*)"')
 
 # Frameworks whose version is recorded when they are already imported.
 _FRAMEWORKS = (("tensorflow", "TensorFlow"), ("keras", "Keras"), ("tf_keras", "tf-keras"),
@@ -100,18 +114,34 @@ class Verification(tuple):
         return f"✓ {count} with {againsts}; {'; '.join(parts)}"
 
     def _repr_html_(self) -> str:
-        # One summary line; the full table, with the framework versions, folds out.
-        records = json.dumps([asdict(c) for c in self])
         rows = "".join(_html_row(c) for c in self)
         versions = sorted({c.versions for c in self if c.versions})
         caption = f"<caption>{html.escape('; '.join(versions))}</caption>" if versions else ""
         return (
-            f'<details class="lstm-ref-verify" data-lstm-ref-verify="{html.escape(records)}">'
+            f'<details class="lstm-ref-verify" {embed_records(self)}>'
             f"<summary>{html.escape(self.summary())}</summary>"
             f"<table>{caption}<thead><tr><th>verified</th><th>lstm_ref vs</th><th>dtype</th>"
             "<th>max abs error</th><th>max rel error</th><th>tolerance</th><th></th>"
             f"</tr></thead><tbody>{rows}</tbody></table></details>"
         )
+
+
+def embed_records(comparisons: Iterable[Comparison]) -> str:
+    """The HTML attribute ``RECORDS_ATTRIBUTE="..."`` carrying ``comparisons`` as JSON.
+
+    :func:`read_records` gives them back, equal field for field.
+    """
+    records = json.dumps([asdict(c) for c in comparisons])
+    return f'{RECORDS_ATTRIBUTE}="{html.escape(records, quote=True)}"'
+
+
+def read_records(page: str) -> list[Comparison]:
+    """Every :class:`Comparison` embedded by :func:`embed_records` in ``page``'s HTML, in order."""
+    return [
+        Comparison(**{**record, "shape": tuple(record["shape"])})
+        for match in _RECORDS.finditer(page)
+        for record in json.loads(html.unescape(match.group(1)))
+    ]
 
 
 def _html_row(c: Comparison) -> str:

@@ -62,6 +62,17 @@ from ..grad import backward, forward
 from ..params import LSTMParams
 from ..sequence import lstm_sequence
 
+__all__ = [
+    "matmul_flops", "backward_matmul_flops", "elementwise_bytes", "Size", "SIZES", "SWEEP_T",
+    "SWEEP_H", "problem", "matmul_lower_bound", "matmul_lower_bound_backward",
+    "recurrent_grad_multiplies", "Timing", "time_runs", "FLOAT32_TOLERANCE", "CHECK_SIZE",
+    "LOWER_BOUND", "ONNXRUNTIME", "GRADIENT_NAMES", "Contender", "check", "torch_lstm",
+    "loss_gradients", "torch_available", "onnxruntime_available", "contenders", "reference_answer", "verify_contenders", "bench_size",
+    "numpy_call_seconds", "profile_fast", "format_profile", "profile_backward",
+    "format_profile_backward", "blas_threads", "cpu_model", "environment", "format_table",
+    "format_environment", "main"
+]
+
 # ---------------------------------------------------------------------------
 # What a forward pass costs
 

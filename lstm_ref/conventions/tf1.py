@@ -39,6 +39,12 @@ from ..layout import (GATE_ORDER, TF1_GATE_ORDER, concat_kernel, gate_hidden_siz
 from ..params import (LSTMParams, LSTMState, as_float_array, built, check_finite, check_shape,
                       check_units, fold_forget_bias)  # noqa: F401  (re-exported: a porting step)
 
+__all__ = [
+    "TF1_GATE_NAMES", "NORM_SCOPES", "LSTMStateTuple", "from_tf1", "to_tf1",
+    "from_tf1_variables", "forget_bias_gap", "solve_forget_preactivation", "BasicLSTMCell",
+    "LSTMCell", "LayerNormBasicLSTMCell", "MultiRNNCell"
+]
+
 # TF's letters for its blocks, in its order: the candidate is j.
 TF1_GATE_NAMES = named_gates("j", TF1_GATE_ORDER)
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.

@@ -32,6 +32,8 @@ import numpy as np
 from ..layout import gate_hidden_size
 from ..params import LSTMParams, as_float_array, check_finite, checked_array
 
+__all__ = ["from_torch", "to_torch"]
+
 
 def from_torch(
     weight_ih: np.ndarray,

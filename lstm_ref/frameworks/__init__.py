@@ -11,3 +11,5 @@ Each module imports its framework when it is itself imported, never before:
 * :mod:`lstm_ref.frameworks.litert` — LiteRT, the TFLite interpreter: what a
   converted LSTM became, the fused operator's tensors, one-operator models
 """
+
+__all__ = ["tensorflow", "onnxruntime", "litert"]

@@ -20,9 +20,9 @@ import numpy as np
 
 __all__ = [
     "Activation", "CONTRIB_LAYER_NORM_EPSILON", "sigmoid", "tanh", "hard_sigmoid_keras3",
-    "hard_sigmoid_keras2", "relu", "linear", "softsign", "softplus", "swish", "layer_norm",
-    "activation_names", "get_activation",
-    "affine", "leaky_relu", "thresholded_relu", "scaled_tanh", "hard_sigmoid_onnx", "elu"
+    "hard_sigmoid_keras2", "relu", "linear", "softsign", "softplus", "swish", "affine",
+    "leaky_relu", "thresholded_relu", "scaled_tanh", "hard_sigmoid_onnx", "elu", "layer_norm",
+    "activation_names", "get_activation"
 ]
 
 Activation = Callable[[np.ndarray], np.ndarray]

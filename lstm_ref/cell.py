@@ -43,7 +43,8 @@ from .params import LSTMParams, LSTMState, check_step_inputs, checked_array
 
 __all__ = [
     "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "preactivations", "normalize_gates",
-    "add_forget_bias", "input_forget_peepholes", "candidate_dropout", "cell_update",
+    "add_forget_bias", "input_forget_peepholes", "normalize_gate_tflite", "clip_preactivation",
+    "coupled_input_gate", "coupled_forget_gate", "COUPLINGS", "candidate_dropout", "cell_update",
     "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
     "project", "StepValues", "step_values", "lstm_step",
     "COUPLINGS", "normalize_gate_tflite", "clip_preactivation", "coupled_input_gate",

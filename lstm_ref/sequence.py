@@ -29,9 +29,9 @@ from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_s
 
 __all__ = [
     "MERGE_MODES", "check_mask", "check_merge_mode", "reverse_time", "masked_state",
-    "masked_output", "merge_directions", "lstm_sequence", "stacked_lstm_sequence",
-    "bidirectional_lstm_sequence",
-    "lstm_sequence_values"
+    "masked_output", "merge_directions", "lstm_sequence", "lstm_sequence_values",
+    "stacked_lstm_sequence",
+    "bidirectional_lstm_sequence"
 ]
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)

@@ -36,8 +36,9 @@ import numpy as np
 from ..layout import split_gates
 from ..params import LSTMParams, as_float_array, check_finite, checked_array
 
-__all__ = ["CUDNN_GATE_ORDER", "CudnnWeights", "to_cudnn", "from_cudnn", "to_flat", "from_flat",
-           "from_torch_canonical", "from_keras_cudnn", "to_keras_cudnn"]
+__all__ = ["CUDNN_GATE_ORDER", "CudnnWeights", "to_cudnn", "from_cudnn", "to_flat",
+    "from_flat", "from_torch_canonical", "from_keras_cudnn", "to_keras_cudnn"
+]
 
 CUDNN_GATE_ORDER = ("i", "f", "g", "o")  # cuDNN names them i, f, c, o: lstm_ref's order
 

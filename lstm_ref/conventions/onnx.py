@@ -49,10 +49,11 @@ from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check
                       checked_array)
 from ..sequence import lstm_sequence
 
-__all__ = ["ONNX_GATE_ORDER", "PEEPHOLE_ORDER", "DIRECTIONS", "LAYOUTS", "ONNXWeights", "to_onnx",
-           "from_onnx", "ONNX_ACTIVATIONS", "DEFAULT_ACTIVATIONS", "onnx_activations",
-           "check_direction", "check_layout", "batch_major", "check_sequence_lens",
-           "reverse_within_lengths", "ONNXLSTM"]
+__all__ = ["ONNX_GATE_ORDER", "PEEPHOLE_ORDER", "DIRECTIONS", "LAYOUTS", "ONNXWeights",
+    "to_onnx", "from_onnx", "ONNX_ACTIVATIONS", "DEFAULT_ACTIVATIONS", "onnx_activations",
+    "check_direction", "check_layout", "batch_major", "check_sequence_lens",
+    "reverse_within_lengths", "ONNXLSTM"
+]
 
 ONNX_GATE_ORDER = ("i", "o", "f", "g")  # ONNX names the candidate c: blocks i, o, f, c
 PEEPHOLE_ORDER = ("i", "o", "f")  # the blocks of P

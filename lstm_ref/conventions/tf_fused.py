@@ -33,7 +33,8 @@ from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, s
 from ..params import LSTMParams, as_float_array
 
 __all__ = ["GATE_ORDERS", "OUTPUT_NAMES", "BlockWeights", "to_block", "from_block",
-           "block_outputs"]
+    "block_outputs"
+]
 
 # Settled by execution: see the module docstring.
 GATE_ORDERS = {"LSTMBlockCell": TF1_GATE_ORDER, "BlockLSTM": TF1_GATE_ORDER,

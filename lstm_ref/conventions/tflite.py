@@ -44,8 +44,10 @@ from ..layout import GATE_ORDER, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array, checked_array
 from ..sequence import lstm_sequence
 
-__all__ = ["TFLITE_GATES", "TENSOR_NAMES", "ACTIVATIONS", "OPTION_NAMES", "check_tensors",
-           "from_tflite", "tflite_config", "TFLITE_LAYER_NORM_EPSILON", "to_tflite", "TFLiteLSTM"]
+__all__ = ["TFLITE_GATES", "TENSOR_NAMES", "ACTIVATIONS", "OPTION_NAMES",
+    "TFLITE_LAYER_NORM_EPSILON", "check_tensors", "from_tflite", "tflite_config", "to_tflite",
+    "TFLiteLSTM"
+]
 
 TFLITE_GATES = ("input", "forget", "cell", "output")  # TFLite's names of i, f, g, o
 TENSOR_NAMES = (

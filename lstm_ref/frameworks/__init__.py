@@ -18,4 +18,4 @@ Each module imports its framework when it is itself imported, never before:
   matrix and the padding table, run through the modules above
 """
 
-__all__ = ["tensorflow", "torch", "jax"]
+__all__ = ["tensorflow", "torch", "jax", "onnxruntime", "litert", "matrix"]

@@ -29,7 +29,8 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from ..conventions.tflite import OPTION_NAMES, TENSOR_NAMES
 
-__all__ = ["FUSED_LSTM", "versions", "builtin_ops", "fused_lstm", "run", "lstm_op_model"]
+__all__ = ["FUSED_LSTM", "versions", "builtin_ops", "fused_lstm", "run", "lstm_op_model"
+]
 
 FUSED_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 _OP_NAMES = {value: name for name, value in vars(schema.BuiltinOperator).items()

@@ -28,7 +28,8 @@ from ..conventions.onnx import (ONNXWeights, check_direction, check_layout, from
 from ..params import LSTMParams
 
 __all__ = ["OPSET", "INPUT_NAMES", "OUTPUT_NAMES", "versions", "lstm_model", "session",
-           "run_onnxruntime", "run_reference", "lstm_node"]
+    "run_onnxruntime", "run_reference", "lstm_node"
+]
 
 # Errors reach the caller as exceptions; the C++ logger would also print them on
 # file descriptor 2, where a notebook shows them as warnings.

@@ -35,10 +35,9 @@ __all__ = [
     "versions", "keras_lstm", "keras_rnn_variables", "run_keras_lstm", "run_keras_stack",
     "keras_bidirectional", "run_keras_bidirectional", "tf1_cell", "run_tf1_cell",
     "run_layer_norm_cell_tf", "MyLSTMCellTF", "keras_lstm_gradients", "tf1_cell_gradients",
-    "keras_simple_rnn", "keras_simple_rnn_gradients", "KerasCharModel",
-    "tflite_from_keras", "run_lstm_block_cell", "run_block_lstm",
-    "keras_cudnn_lstm_weights_as_lstm", "fused_gate_order", "run_dynamic_rnn",
-    "run_bidirectional_dynamic_rnn"
+    "keras_simple_rnn", "keras_simple_rnn_gradients", "KerasCharModel", "tflite_from_keras",
+    "run_lstm_block_cell", "run_block_lstm", "fused_gate_order",
+    "keras_cudnn_lstm_weights_as_lstm", "run_dynamic_rnn", "run_bidirectional_dynamic_rnn"
 ]
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":

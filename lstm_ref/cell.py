@@ -46,9 +46,7 @@ __all__ = [
     "add_forget_bias", "input_forget_peepholes", "normalize_gate_tflite", "clip_preactivation",
     "coupled_input_gate", "coupled_forget_gate", "COUPLINGS", "candidate_dropout", "cell_update",
     "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
-    "project", "StepValues", "step_values", "lstm_step",
-    "COUPLINGS", "normalize_gate_tflite", "clip_preactivation", "coupled_input_gate",
-    "coupled_forget_gate"
+    "project", "StepValues", "step_values", "lstm_step"
 ]
 
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]

@@ -76,8 +76,7 @@ __all__ = [
     "contenders", "reference_answer", "verify_contenders", "bench_size",
     "numpy_call_seconds", "profile_fast", "format_profile", "profile_backward",
     "format_profile_backward", "blas_threads", "cpu_model", "environment", "format_table",
-    "format_environment", "main",
-    "ONNXRUNTIME", "onnxruntime_available", "JAX_NAME", "jax_available"
+    "format_environment", "main"
 ]
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Touched after a complete install; rebuilt whenever the pins or packaging change.
 INSTALLED := $(VENV)/.installed
+# Extra options for every pip install, e.g. where to take the CPU build of torch:
+#   make html PIP_INSTALL_OPTIONS="--extra-index-url https://download.pytorch.org/whl/cpu"
+PIP_INSTALL_OPTIONS ?=
 # Where `make bench` writes its measurements; the book's Performance chapter plots this file.
 BENCH_JSON ?= book/data/benchmark.json
 
@@ -29,8 +32,8 @@ help:
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_INSTALL_OPTIONS) -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_INSTALL_OPTIONS) --no-deps -e .
 	# A kernelspec inside the venv, so notebooks run on this venv's Python
 	# even if the user has a kernel named python3 elsewhere.
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lstm_ref)" > /dev/null

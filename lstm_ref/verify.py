@@ -46,9 +46,11 @@ RECORDS_ATTRIBUTE = "data-lstm-ref-verify"
 _RECORDS = re.compile(RECORDS_ATTRIBUTE + r'="([^"]*)"')
 
 # Frameworks whose version is recorded when they are already imported.
+# JAX is recorded only beside Flax: Keras 3 imports jax by itself, unused.
 _FRAMEWORKS = (("tensorflow", "TensorFlow"), ("keras", "Keras"), ("tf_keras", "tf-keras"),
-               ("torch", "PyTorch"), ("onnx", "onnx"), ("onnxruntime", "ONNX Runtime"),
-               ("ai_edge_litert", "LiteRT"))
+               ("torch", "PyTorch"), ("flax", "Flax"), ("jax", "JAX"), ("onnx", "onnx"),
+               ("onnxruntime", "ONNX Runtime"), ("ai_edge_litert", "LiteRT"))
+_ONLY_WITH = {"jax": "flax"}
 
 
 class VerificationError(AssertionError):
@@ -159,7 +161,7 @@ def framework_versions() -> str:
     """Versions of the frameworks imported in this process, e.g. ``"TensorFlow 2.21.0, Keras 3.15.1"``."""
     found = []
     for module, label in _FRAMEWORKS:
-        if module in sys.modules:
+        if module in sys.modules and _ONLY_WITH.get(module, module) in sys.modules:
             version = getattr(sys.modules[module], "__version__", None)
             if version:
                 found.append(f"{label} {version}")

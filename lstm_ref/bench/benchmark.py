@@ -642,8 +642,8 @@ def contenders(frameworks: bool = True, eager: bool = True,
     """Everything to time: lstm_ref's two paths, the lower bound, and the frameworks.
 
     ``mode`` is :data:`FORWARD` (the forward pass) or :data:`BACKWARD`
-    (forward and backward). PyTorch and JAX are included only if they import, ONNX
-    Runtime (its CPU LSTM kernel) only in :data:`FORWARD` mode and if it imports;
+    (forward and backward). PyTorch and JAX are included only if they import,
+    ONNX Runtime (its CPU LSTM kernel) only in :data:`FORWARD` mode and if it imports;
     ``eager=False`` leaves out the (slow) eager Keras layer,
     ``frameworks=False`` every framework.
     """

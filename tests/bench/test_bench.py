@@ -7,10 +7,10 @@ import pytest
 
 from lstm_ref import LSTMParams, lstm_sequence, verify
 from lstm_ref.bench.benchmark import (BACKWARD, CHECK_SIZE, FORWARD, JAX_NAME, ONNXRUNTIME,
-                                      SIZES, Contender, Size, backward_matmul_flops, bench_size,
-                                      check, contenders, elementwise_bytes, format_profile,
-                                      format_profile_backward, format_table, loss_gradients,
-                                      matmul_flops, matmul_lower_bound,
+                                      SIZES, Contender, Size, backward_matmul_flops,
+                                      bench_size, check, contenders, elementwise_bytes,
+                                      format_profile, format_profile_backward, format_table,
+                                      loss_gradients, matmul_flops, matmul_lower_bound,
                                       matmul_lower_bound_backward, problem, profile_backward,
                                       profile_fast, reference_answer, time_runs,
                                       verify_contenders)

@@ -184,7 +184,7 @@ class LSTMCell:
 
     def __call__(self, inputs, states):
         """One step from ``states = [h, c]``; returns ``(h, [h, c])``."""
-        h, c = states
+        h, c = check_list_arg("states", states, 2, "a list [h, c] of two arrays")
         new = lstm_step(inputs, LSTMState(h=h, c=c), self._built(), self.config)
         return new.h, [new.h, new.c]
 
@@ -221,6 +221,12 @@ class LSTM(LSTMCell):
 
     def __call__(self, inputs, initial_state=None, mask=None):
         params = self._built()
+        if np.ndim(inputs) == 3 and np.shape(inputs)[1] == 0:
+            # Keras's LSTM fails on an empty sequence too; a clear error, not an IndexError.
+            raise ValueError(
+                f"inputs: expected at least one time step, shape (N, T, D) with T >= 1, "
+                f"as Keras's LSTM requires; got {np.shape(inputs)}"
+            )
         if self.stateful:
             kept = self._stateful_states(inputs, params)
             initial_state = kept if initial_state is None else initial_state
@@ -326,7 +332,17 @@ class Bidirectional:
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """The forward layer's weights, then the backward layer's, in Keras's order."""
-        half = len(weights) // 2
+        per_layer = [WEIGHT_NAMES[: 3 if layer.use_bias else 2]
+                     for layer in (self.forward_layer, self.backward_layer)]
+        expected = sum(len(names) for names in per_layer)
+        if not isinstance(weights, (list, tuple)) or len(weights) != expected:
+            got = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
+            raise ValueError(
+                f"weights: expected {expected} arrays ({', '.join(per_layer[0])} of the "
+                f"forward layer, then {', '.join(per_layer[1])} of the backward layer), "
+                f"got {got}"
+            )
+        half = len(per_layer[0])
         self.forward_layer.set_weights(weights[:half])
         self.backward_layer.set_weights(weights[half:])
 

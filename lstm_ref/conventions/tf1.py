@@ -36,7 +36,7 @@ from ..activations import get_activation, sigmoid
 from ..cell import LSTMConfig, lstm_step
 from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, split_concat_kernel, split_gates
 from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check_shape,
-                      fold_forget_bias)  # noqa: F401  (a TF 1.x porting step, also here)
+                      checked_array, fold_forget_bias)  # noqa: F401  (a TF 1.x porting step, also here)
 
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.
 NORM_SCOPES = {"i": "input", "g": "transform", "f": "forget", "o": "output"}
@@ -107,11 +107,18 @@ def from_tf1(
             f"kernel: expected shape (D + P, 4H) with D >= 1 and P = {P}, got {kernel.shape}"
         )
     W, U = split_concat_kernel(kernel, kernel.shape[0] - P)
+    # Checked here, by TF's names, before reordering reads their blocks.
+    check = lambda name, a, shape, symbols: None if a is None else checked_array(  # noqa: E731
+        name, a, shape, symbols, kernel.dtype, "kernel")
+    bias = check("bias", bias, (4 * H,), ("4H",))
+    diagonals = [check(name, a, (H,), ("H",)) for name, a in
+                 (("w_i_diag", w_i_diag), ("w_f_diag", w_f_diag), ("w_o_diag", w_o_diag))]
     to_canonical = lambda a: None if a is None else reorder_gates(a, TF1_GATE_ORDER, GATE_ORDER)  # noqa: E731
     norms = _layer_norm_from_scopes(layer_norm, H)
+    p_i, p_f, p_o = diagonals
     return LSTMParams(
         W=to_canonical(W), U=to_canonical(U), b=to_canonical(bias),
-        p_i=w_i_diag, p_f=w_f_diag, p_o=w_o_diag, W_proj=projection_kernel, **norms,
+        p_i=p_i, p_f=p_f, p_o=p_o, W_proj=projection_kernel, **norms,
     )
 
 
@@ -301,12 +308,19 @@ class _TF1Cell:
             raise ValueError(
                 f"weights: expected {len(names)} arrays ({', '.join(names)}), got {len(weights)}"
             )
-        self.params = from_tf1_variables(dict(zip(names, weights)))
-        if self.params.hidden_size != self.num_units:
+        params = from_tf1_variables(dict(zip(names, weights)))
+        if params.hidden_size != self.num_units:
             raise ValueError(
                 f"kernel: expected 4 * num_units = {4 * self.num_units} columns, "
-                f"got {4 * self.params.hidden_size}"
+                f"got {4 * params.hidden_size}"
             )
+        if params.output_size != self.output_size:
+            raise ValueError(
+                f"projection/kernel: expected shape (H, P) = ({self.num_units}, "
+                f"{self.output_size}) for num_proj={self.output_size}, got "
+                f"{params.W_proj.shape}"
+            )
+        self.params = params
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights in the order of TF's ``cell.weights``."""

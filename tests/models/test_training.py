@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from lstm_ref import verify
 from lstm_ref.frameworks.tensorflow import KerasCharModel, keras, tf
 from lstm_ref.models.training import (Adam, CharModel, Vocabulary, bptt_windows, clip_by_global_norm,
-                            cross_entropy, cross_entropy_grad, init_char_model, loss_and_grads,
-                            one_hot, sample, softmax, train)
+                            cross_entropy, cross_entropy_grad, init_char_model, log_softmax,
+                            logits, loss_and_grads, one_hot, sample, softmax, train)
 
 DTYPES = [np.float64, np.float32]
 TEXT = ("In the beginning God created the heaven and the earth. And the earth was "
@@ -51,6 +51,18 @@ def test_cross_entropy_gradient_finite_differences(rng):
 def test_softmax_never_overflows():
     p = softmax(np.array([[1000.0, 0.0, -1000.0]]))
     assert np.isfinite(p).all() and p[0, 0] == 1.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_and_log_softmax_match_tensorflow(dtype, rng):
+    s = (5 * rng.normal(size=(3, 4, 6))).astype(dtype)
+    s[0, 0] = [900.0, -900.0, 0.0, 1.0, 2.0, 3.0]  # far beyond exp's range
+    for axis in (-1, 1):
+        verify.compare({"softmax": (softmax(s, axis), np.asarray(tf.nn.softmax(s, axis))),
+                        "log_softmax": (log_softmax(s, axis),
+                                        np.asarray(tf.nn.log_softmax(s, axis)))},
+                       against="tf.nn.softmax, tf.nn.log_softmax")
+    assert log_softmax(s).dtype == softmax(s).dtype == dtype
 
 
 def test_bad_targets(rng):
@@ -214,6 +226,26 @@ def test_sampling_is_deterministic_and_follows_the_temperature():
         sample(model, vocab, "In", 5, temperature=0.0)
     with pytest.raises(ValueError, match="prime: expected at least one character"):
         sample(model, vocab, "", 5)
+
+
+def test_sampling_draws_from_the_tempered_softmax():
+    """The first character after the prime is drawn with probabilities
+    softmax(s / τ), s the logits after reading the prime: over many seeds the
+    frequencies match them (within four standard deviations)."""
+    from lstm_ref import lstm_sequence
+
+    vocab = Vocabulary.from_text(TEXT)
+    model = init_char_model(vocab.size, 6, seed=3)
+    prime, temperature, draws = "the", 0.5, 1500
+    X = one_hot(np.array([vocab.encode(prime)]), vocab.size)
+    outputs, _ = lstm_sequence(X, model.lstm)
+    s = logits(outputs[:, -1], model.W_y, model.b_y)[0]
+    p = np.asarray(tf.nn.softmax(s / temperature))
+    counts = np.zeros(vocab.size)
+    for seed in range(draws):
+        counts[vocab.encode(sample(model, vocab, prime, 1, temperature, seed)[-1])[0]] += 1
+    sigma = np.sqrt(draws * p * (1 - p))
+    assert np.all(np.abs(counts - draws * p) <= 4 * sigma + 1), (counts, draws * p)
 
 
 def test_char_model_arrays_round_trip():

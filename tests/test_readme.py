@@ -6,6 +6,7 @@ has. Each block gets a namespace of its own, so a block that used a name
 defined only in an earlier block would fail here: every block is complete.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -16,8 +17,6 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # The reader's session: TensorFlow and Keras imported the ordinary way, before
 # anything of lstm_ref (so TF_USE_LEGACY_KERAS is not set at import time).
 RUNNER = r"""
-import os, sys
-os.environ.pop("TF_USE_LEGACY_KERAS", None)
 import tensorflow as tf
 import keras
 blocks = {blocks!r}
@@ -50,7 +49,8 @@ def test_python_blocks_run_as_written(tmp_path):
     blocks = python_blocks(README.read_text())
     script = tmp_path / "readme_blocks.py"
     script.write_text(RUNNER.format(blocks=blocks))
-    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TF_USE_LEGACY_KERAS", None)  # as in a fresh shell: the README sets it itself
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]

@@ -514,6 +514,9 @@ def backward(
     ValueError, TypeError
         If a gradient's shape or dtype does not match the forward pass.
     """
+    if not isinstance(cache, ForwardCache):
+        raise TypeError(f"cache: expected the ForwardCache of lstm_ref.grad.forward, got "
+                        f"{type(cache).__name__}")
     params, config, X = cache.params, cache.config, cache.X
     N, T, _ = X.shape
     H, P, dtype = params.hidden_size, params.output_size, params.dtype

@@ -344,3 +344,12 @@ def test_rnn_bad_input(rng):
         rnn_sequence(np.zeros((1, 2, 4)), params)
     with pytest.raises(TypeError, match="h0: expected dtype float64"):
         rnn_sequence(np.zeros((1, 2, 3)), params, np.zeros((1, 2), np.float32))
+
+
+def test_backward_refuses_what_is_not_a_forward_cache(rng):
+    params = random_params(rng, 2, 3)
+    outputs, _, cache = forward(rng.normal(size=(1, 2, 2)), params)
+    for bad in (None, (outputs, cache), cache._asdict() if hasattr(cache, "_asdict") else {}):
+        with pytest.raises(TypeError, match=r"^cache: expected the ForwardCache of "
+                                            r"lstm_ref.grad.forward, got"):
+            backward(np.ones_like(outputs), bad)

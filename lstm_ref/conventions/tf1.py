@@ -144,6 +144,8 @@ def to_tf1(params: LSTMParams) -> dict[str, np.ndarray]:
     ``w_i_diag``, ``w_o_diag``, ``projection/kernel``, and
     ``input/gamma``, ``input/beta``, ... ``state/beta`` for layer norm.
     """
+    if not isinstance(params, LSTMParams):
+        raise TypeError(f"params: expected LSTMParams, got {type(params).__name__}")
     to_tf = lambda a: reorder_gates(a, GATE_ORDER, TF1_GATE_ORDER)  # noqa: E731
     variables = {"kernel": concat_kernel(to_tf(params.W), to_tf(params.U))}
     if params.b is not None:
@@ -170,6 +172,10 @@ def from_tf1_variables(variables: dict[str, np.ndarray]) -> LSTMParams:
     by variable name converts the same way, as the conversion is a
     permutation and a split.
     """
+    if not isinstance(variables, dict) or "kernel" not in variables:
+        got = sorted(variables) if isinstance(variables, dict) else type(variables).__name__
+        raise ValueError(f"variables: expected a dict of TF's variables by name, with at least "
+                         f"'kernel', got {got}")
     layer_norm = None
     if "state/gamma" in variables:
         scopes = [*NORM_SCOPES.values(), "state"]
@@ -209,6 +215,8 @@ def forget_bias_gap(z_f: np.ndarray, c_prev: np.ndarray, forget_bias: float = 1.
     z_f = as_float_array("z_f", z_f)
     c_prev = as_float_array("c_prev", c_prev)
     check_shape("c_prev", c_prev, z_f.shape, ("N", "H"))
+    for name, value in (("z_f", z_f), ("c_prev", c_prev), ("forget_bias", np.asarray(forget_bias))):
+        check_finite(name, value)
     return c_prev * (sigmoid(z_f + forget_bias) - sigmoid(z_f))
 
 
@@ -286,7 +294,8 @@ class _TF1Cell:
     _weight_names: Sequence[str] = ("kernel", "bias")
 
     def __init__(self, num_units: int, config: LSTMConfig, state_is_tuple: bool = True):
-        if not isinstance(num_units, (int, np.integer)) or num_units < 1:
+        if not isinstance(num_units, (int, np.integer)) or isinstance(num_units, bool) \
+                or num_units < 1:
             raise ValueError(f"num_units: expected a positive integer, got {num_units!r}")
         self.num_units = int(num_units)
         self.config = config
@@ -502,6 +511,10 @@ class MultiRNNCell:
     def __init__(self, cells: Sequence[_TF1Cell]):
         if not cells:
             raise ValueError("cells: expected at least one cell, got none")
+        for k, cell in enumerate(cells):
+            if not isinstance(cell, (_TF1Cell, MultiRNNCell)):
+                raise TypeError(f"cells[{k}]: expected a cell (BasicLSTMCell, LSTMCell, ...), "
+                                f"got {type(cell).__name__}")
         self.cells = list(cells)
 
     @property

@@ -254,3 +254,9 @@ def test_mirror_layer_refuses_an_empty_sequence(return_sequences, rng):
     layer.set_weights(to_keras(random_params(rng, 3, 4)))
     with pytest.raises(ValueError, match=r"^inputs: expected at least one time step.*got \(2, 0, 3\)"):
         layer(np.zeros((2, 0, 3)))
+
+
+@pytest.mark.parametrize("units", [True, 2.0, 0, -1])
+def test_units_must_be_a_positive_integer(units):
+    with pytest.raises(ValueError, match=r"^units: expected a positive integer"):
+        KerasLSTM(units)

@@ -197,3 +197,23 @@ def test_wrong_variables_are_named_by_tf(name, value, message, rng):
     bias = args.pop("bias")
     with pytest.raises((ValueError, TypeError), match=message):
         tf1.from_tf1(kernel, bias, **args)
+
+
+def test_other_wrong_types_are_named(rng):
+    with pytest.raises(TypeError, match=r"^params: expected LSTMParams, got list$"):
+        tf1.to_tf1([rng.normal(size=(5, 8))])
+    with pytest.raises(ValueError, match=r"^variables: expected a dict .* 'kernel', got \['bias'\]$"):
+        tf1.from_tf1_variables({"bias": np.zeros(8)})
+    with pytest.raises(TypeError, match=r"^cells\[1\]: expected a cell .*got int$"):
+        tf1.MultiRNNCell([tf1.BasicLSTMCell(2), 2])
+    for units in (True, 2.0, 0):
+        with pytest.raises(ValueError, match=r"^num_units: expected a positive integer"):
+            tf1.BasicLSTMCell(units)
+
+
+@pytest.mark.parametrize("z_f, c_prev, forget_bias, name", [
+    ([np.nan], [1.0], 1.0, "z_f"), ([0.5], [np.inf], 1.0, "c_prev"), ([0.5], [1.0], np.nan, "forget_bias"),
+])
+def test_forget_bias_gap_refuses_non_finite_values(z_f, c_prev, forget_bias, name):
+    with pytest.raises(ValueError, match=rf"^{name}: contains"):
+        tf1.forget_bias_gap(np.array([z_f]), np.array([c_prev]), forget_bias)

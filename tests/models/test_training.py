@@ -65,6 +65,17 @@ def test_softmax_and_log_softmax_match_tensorflow(dtype, rng):
     assert log_softmax(s).dtype == softmax(s).dtype == dtype
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_logits_are_refused(bad, rng):
+    s = rng.normal(size=(2, 3, 4))
+    s[1, 2, 3] = bad
+    for function in (softmax, log_softmax):
+        with pytest.raises(ValueError, match=r"^s: contains .* at index \(1, 2, 3\)"):
+            function(s)
+    with pytest.raises(ValueError, match=r"^s: contains"):
+        cross_entropy(s, np.zeros((2, 3), int))
+
+
 def test_bad_targets(rng):
     s = rng.normal(size=(2, 3, 4))
     with pytest.raises(ValueError, match=r"targets: expected ids in \[0, V\) = \[0, 4\)"):
@@ -93,6 +104,13 @@ def test_clip_by_global_norm_matches_keras(dtype, clip_norm, rng):
                    against="keras clip_by_global_norm")
     new_norm = np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in clipped.values()))
     assert new_norm == pytest.approx(min(norm, clip_norm), rel=1e-6)
+
+
+def test_clipping_refuses_non_finite_gradients_and_lists():
+    with pytest.raises(ValueError, match=r"^grads\['W'\]: contains nan at index \(1,\)"):
+        clip_by_global_norm({"b": np.ones(2), "W": np.array([1.0, np.nan])}, 1.0)
+    with pytest.raises(TypeError, match=r"^grads: expected a dict of gradients by name, got list"):
+        clip_by_global_norm([np.ones(2)], 1.0)
 
 
 def test_zero_gradients_are_clipped_without_a_warning():
@@ -226,6 +244,10 @@ def test_sampling_is_deterministic_and_follows_the_temperature():
         sample(model, vocab, "In", 5, temperature=0.0)
     with pytest.raises(ValueError, match="prime: expected at least one character"):
         sample(model, vocab, "", 5)
+    for length in (-1, 2.5, True):
+        with pytest.raises(ValueError, match=r"^length: expected a number of characters >= 0"):
+            sample(model, vocab, "In", length)
+    assert sample(model, vocab, "In", 0) == "In"
 
 
 def test_sampling_draws_from_the_tempered_softmax():

@@ -137,7 +137,7 @@ class LSTMCell:
     def __init__(self, units: int, activation: str = "tanh",
                  recurrent_activation: str = "sigmoid", use_bias: bool = True,
                  unit_forget_bias: bool = True, keras_version: int = 3):
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
+        if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units: expected a positive integer, got {units!r}")
         self.units = int(units)
         self.use_bias = use_bias

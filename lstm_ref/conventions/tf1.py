@@ -294,8 +294,7 @@ class _TF1Cell:
     _weight_names: Sequence[str] = ("kernel", "bias")
 
     def __init__(self, num_units: int, config: LSTMConfig, state_is_tuple: bool = True):
-        if not isinstance(num_units, (int, np.integer)) or isinstance(num_units, bool) \
-                or num_units < 1:
+        if not isinstance(num_units, (int, np.integer)) or num_units < 1:
             raise ValueError(f"num_units: expected a positive integer, got {num_units!r}")
         self.num_units = int(num_units)
         self.config = config

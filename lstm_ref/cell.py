@@ -33,7 +33,8 @@ import numpy as np
 
 from .activations import Activation, activation_names, get_activation, layer_norm
 from .layout import split_gates
-from .params import LSTMParams, LSTMState, check_step_inputs, checked_array
+from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, check_step_inputs,
+                     checked_array)
 
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]
 
@@ -78,18 +79,16 @@ class LSTMConfig:
         # Resolve names now, so that a typo fails when the config is made.
         self.activation_fn
         self.recurrent_activation_fn
-        for name in ("cell_clip", "proj_clip"):
+        # Each number is kept as a Python float: a NumPy scalar (np.float64(1.0))
+        # would make every float32 array it touches float64.
+        for name, (expected, valid) in _NUMBERS.items():
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name}: expected a positive number or None, got {value!r}")
-        if not 0 < self.dropout_keep_prob <= 1:
-            raise ValueError(
-                f"dropout_keep_prob: expected a probability in (0, 1], got {self.dropout_keep_prob!r}"
-            )
-        if not self.layer_norm_epsilon >= 0:
-            raise ValueError(
-                f"layer_norm_epsilon: expected a number >= 0, got {self.layer_norm_epsilon!r}"
-            )
+            if value is None and name in ("cell_clip", "proj_clip"):
+                continue
+            number = _real_number(name, value, expected)
+            if not valid(number):
+                raise ValueError(f"{name}: expected {expected}, got {value!r}")
+            object.__setattr__(self, name, number)
 
     @property
     def activation_fn(self) -> Activation:
@@ -100,6 +99,25 @@ class LSTMConfig:
     def recurrent_activation_fn(self) -> Activation:
         """σ as a function."""
         return _resolve("recurrent_activation", self.recurrent_activation)
+
+
+# The numeric options: what each must be, and the test of it (NaN fails every one).
+_NUMBERS = {
+    "forget_bias": ("a finite number", np.isfinite),
+    "cell_clip": ("a positive number or None", lambda v: v > 0),
+    "proj_clip": ("a positive number or None", lambda v: v > 0),
+    # A one-unit layer norm has zero variance: epsilon = 0 would divide 0 by 0.
+    "layer_norm_epsilon": ("a finite number > 0", lambda v: 0 < v < np.inf),
+    "dropout_keep_prob": ("a probability in (0, 1]", lambda v: 0 < v <= 1),
+}
+
+
+def _real_number(name: str, value, expected: str) -> float:
+    """``value`` as a Python float; ``TypeError`` unless it is a real number (not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                        np.floating)):
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def _resolve(name: str, spec: ActivationSpec) -> Activation:
@@ -113,6 +131,13 @@ def _resolve(name: str, spec: ActivationSpec) -> Activation:
 
 
 DEFAULT_CONFIG = LSTMConfig()
+
+
+def check_config(config) -> LSTMConfig:
+    """``config``; ``TypeError`` unless it is an :class:`LSTMConfig` (``None`` is not)."""
+    if not isinstance(config, LSTMConfig):
+        raise TypeError(f"config: expected LSTMConfig, got {type(config).__name__}")
+    return config
 
 
 # ---------------------------------------------------------------------------
@@ -232,12 +257,15 @@ def lstm_step(
     array([[0.740026, 0.740026]])
     """
     x, state = check_step_inputs(x, state, params)
+    check_config(config)
     if candidate_mask is not None:
         candidate_mask = checked_array(
             "candidate_mask", candidate_mask, (x.shape[0], params.hidden_size), ("N", "H"),
             params.dtype, "the weights",
         )
-    return step(x, state, params, config, candidate_mask)
+    with np.errstate(**OVERFLOW_QUIET):
+        h, c = step(x, state, params, config, candidate_mask)
+    return LSTMState(check_no_overflow("h", h, "step"), check_no_overflow("c", c, "step"))
 
 
 class StepValues(NamedTuple):

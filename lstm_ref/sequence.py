@@ -22,9 +22,9 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .cell import DEFAULT_CONFIG, LSTMConfig, step
-from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_sequence_inputs,
-                     check_shape)
+from .cell import DEFAULT_CONFIG, LSTMConfig, check_config, step
+from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_dtype, check_list_arg,
+                     check_no_overflow, check_sequence_inputs, check_shape)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -181,17 +181,21 @@ def lstm_sequence(
     array([0.1743, 0.1743, 0.3091])
     """
     X, state = check_sequence_inputs(X, initial_state, params)
+    check_config(config)
     N, T, _ = X.shape
     m = check_mask(mask, N, T)
     if go_backwards:
         X, m = reverse_time(X), reverse_time(m)
     y = np.zeros((N, params.output_size), dtype=params.dtype)  # the output before step 1
     outputs = np.empty((N, T, params.output_size), dtype=params.dtype)  # (N, T, P)
-    for t in range(T):
-        new = step(X[:, t], state, params, config)
-        state = masked_state(new, state, m[:, t])
-        y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
-        outputs[:, t] = y
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        for t in range(T):
+            new = step(X[:, t], state, params, config)
+            state = masked_state(new, state, m[:, t])
+            y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
+            outputs[:, t] = y
+    check_no_overflow("outputs", outputs, "sequence")
+    check_no_overflow("c", state.c, "sequence")
     return outputs, state
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import random_params, random_state
-from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step
+from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step, verify
 from lstm_ref.conventions.keras import from_keras
 
 
@@ -162,3 +162,153 @@ def test_projected_state_has_size_p(rng):
     message = check_raises(ValueError, r"^state.h: expected shape \(N, P\) = \(4, 5\)", lstm_step,
                            np.zeros((4, 3)), bad, params)
     assert "got (4, 2)" in message
+
+
+# ---------------------------------------------------------------------------
+# Options given as NumPy scalars, non-finite or out of range
+
+
+@pytest.mark.parametrize("option, value", [
+    ("forget_bias", np.float64(1.0)), ("forget_bias", np.float32(0.5)), ("cell_clip", np.float64(0.7)),
+    ("proj_clip", np.int64(2)), ("layer_norm_epsilon", np.float64(1e-5)),
+    ("dropout_keep_prob", np.float64(0.5)),
+])
+def test_numpy_scalar_options_keep_float32_float32(option, value, rng):
+    """A NumPy scalar option is kept as a Python float: a float32 run stays float32,
+    on the readable path, through BPTT, and on the fast path alike."""
+    from lstm_ref.fast import FastLSTM
+    from lstm_ref.grad import backward, forward
+
+    config = LSTMConfig(**{option: value})
+    assert type(getattr(config, option)) is float
+    params = random_params(rng, 3, 2, np.float32)
+    X = rng.normal(size=(4, 5, 3)).astype(np.float32)
+    outputs, state = lstm_sequence(X, params, config)
+    assert outputs.dtype == state.h.dtype == state.c.dtype == np.float32
+    outputs, _, cache = forward(X, params, config)
+    grads = backward(np.ones_like(outputs), cache)
+    assert all(g.dtype == np.float32 for g in grads.arrays().values())
+    if option in ("forget_bias", "cell_clip"):
+        fast = FastLSTM(params, config)
+        fast_outputs, _, fast_cache = fast.forward(X)
+        verify.compare({"outputs": (fast_outputs, outputs)}, against="lstm_ref.grad.forward")
+        assert all(g.dtype == np.float32 for g in
+                   fast.backward(np.ones_like(outputs), fast_cache).arrays().values())
+
+
+@pytest.mark.parametrize("option", ["forget_bias", "cell_clip", "proj_clip", "layer_norm_epsilon",
+                                    "dropout_keep_prob"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_options_are_refused(option, bad):
+    if option in ("cell_clip", "proj_clip") and bad == np.inf:
+        assert getattr(LSTMConfig(**{option: bad}), option) == np.inf  # clips nothing: allowed
+        return
+    check_raises(ValueError, rf"^{option}: expected .*, got {bad!r}$", LSTMConfig, **{option: bad})
+
+
+@pytest.mark.parametrize("option, value", [("forget_bias", "1.0"), ("forget_bias", None),
+                                           ("cell_clip", np.array([1.0, 2.0])),
+                                           ("forget_bias", True)])
+def test_options_that_are_not_numbers_are_refused(option, value):
+    check_raises(TypeError, rf"^{option}: expected", LSTMConfig, **{option: value})
+
+
+def test_layer_norm_epsilon_must_be_positive(rng):
+    """With epsilon = 0 a one-unit layer norm would divide 0 by 0."""
+    check_raises(ValueError, r"^layer_norm_epsilon: expected a finite number > 0, got 0$",
+                 LSTMConfig, layer_norm_epsilon=0)
+    H = 1
+    params = LSTMParams(W=rng.normal(size=(2, 4 * H)), U=rng.normal(size=(H, 4 * H)),
+                        gamma=np.ones(4 * H), beta=np.zeros(4 * H), gamma_c=np.ones(H),
+                        beta_c=np.zeros(H))
+    new = lstm_step(rng.normal(size=(3, 2)), random_state(rng, 3, H), params,
+                    LSTMConfig(layer_norm_epsilon=1e-12))
+    assert np.isfinite(new.h).all() and np.isfinite(new.c).all()
+
+
+# ---------------------------------------------------------------------------
+# The other framework's state, the wrong type of argument
+
+
+def test_tf1_state_tuple_is_read_by_name(params, state, rng):
+    """lstm_ref's LSTMState is (h, c), TF's LSTMStateTuple (c, h): each is read by
+    its field names wherever a state is expected, so neither is mistaken."""
+    from lstm_ref.conventions import tf1
+    from lstm_ref.conventions.keras import LSTM as KerasLSTM
+    from lstm_ref.conventions.keras import to_keras
+
+    x = rng.normal(size=(4, 3))
+    expected = lstm_step(x, state, params)
+    swapped = tf1.LSTMStateTuple(c=state.c, h=state.h)
+    verify.compare({"h": (lstm_step(x, swapped, params).h, expected.h)},
+                   against="lstm_step with LSTMState", tolerance=0.0)
+    X = rng.normal(size=(4, 5, 3))
+    outputs, _ = lstm_sequence(X, params, initial_state=state)
+    for initial_state in (swapped, [state.h, state.c]):
+        verify.compare({"outputs": (lstm_sequence(X, params, initial_state=initial_state)[0],
+                                    outputs)}, against="lstm_sequence with LSTMState",
+                       tolerance=0.0)
+    layer = KerasLSTM(2, return_sequences=True)
+    layer.set_weights(to_keras(params))
+    verify.compare({"outputs": (layer(X, initial_state=swapped), outputs)},
+                   against="lstm_sequence with LSTMState", tolerance=0.0)
+    cell = tf1.BasicLSTMCell(2, forget_bias=0.0)
+    cell.set_weights(list(tf1.to_tf1(params).values()))
+    h_tf1, new_state = cell(x, state)  # an LSTMState given to a TF 1.x cell
+    verify.compare({"h": (h_tf1, expected.h), "c": (new_state.c, expected.c)},
+                   against="lstm_step", tolerance=0.0)
+
+
+def test_other_named_tuples_are_refused(params):
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+    check_raises(TypeError, r"^state: expected an LSTMState\(h, c\) or a pair \(h, c\), got Pair "
+                            r"with fields \('a', 'b'\)$",
+                 lstm_step, np.zeros((4, 3)), Pair(np.zeros((4, 2)), np.zeros((4, 2))), params)
+
+
+def test_framework_weights_are_not_params(params):
+    from lstm_ref.fast import FastLSTM
+
+    weights = [params.W, params.U, params.b]
+    message = check_raises(TypeError, r"^params: expected LSTMParams, got list", lstm_sequence,
+                           np.zeros((4, 5, 3)), weights)
+    assert "from_keras(*layer.get_weights())" in message
+    check_raises(TypeError, r"^params: expected LSTMParams, got list", lstm_step,
+                 np.zeros((4, 3)), LSTMState(np.zeros((4, 2)), np.zeros((4, 2))), weights)
+    check_raises(TypeError, r"^params: expected LSTMParams, got list", FastLSTM, weights)
+
+
+@pytest.mark.parametrize("config", [None, {"forget_bias": 1.0}, "tanh"])
+def test_config_must_be_an_lstm_config(params, state, config):
+    from lstm_ref.fast import FastLSTM
+    from lstm_ref.grad import forward
+
+    pattern = rf"^config: expected LSTMConfig, got {type(config).__name__}$"
+    check_raises(TypeError, pattern, lstm_step, np.zeros((4, 3)), state, params, config)
+    check_raises(TypeError, pattern, lstm_sequence, np.zeros((4, 5, 3)), params, config)
+    check_raises(TypeError, pattern, forward, np.zeros((4, 5, 3)), params, config)
+    check_raises(TypeError, pattern, FastLSTM, params, config)
+
+
+# ---------------------------------------------------------------------------
+# Overflow from finite inputs
+
+
+def test_an_overflowing_sequence_says_so():
+    """Unbounded gates (linear) square the state at every step: from finite inputs
+    the state overflows, and the error says where and why, without a warning."""
+    from lstm_ref.fast import FastLSTM
+    from lstm_ref.grad import forward
+
+    params = LSTMParams(W=np.full((1, 4), 2.0), U=np.full((1, 4), 2.0), b=np.ones(4))
+    config = LSTMConfig(activation="linear", recurrent_activation="linear")
+    X = np.ones((1, 12, 1))
+    pattern = r"^(outputs|c): the (sequence|forward pass) overflowed: (inf|nan) at index .*'linear'"
+    for run in (lambda: lstm_sequence(X, params, config), lambda: forward(X, params, config),
+                lambda: FastLSTM(params, config)(X), lambda: FastLSTM(params, config).forward(X)):
+        check_raises(ValueError, pattern, run)
+    state = LSTMState(np.full((1, 1), 1e200), np.full((1, 1), 1e200))
+    check_raises(ValueError, r"^h: the step overflowed: inf", lstm_step, X[:, 0], state, params,
+                 config)

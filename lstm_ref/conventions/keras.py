@@ -36,7 +36,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
-from ..params import LSTMParams, LSTMState, check_list_arg, check_weights, zero_state
+from ..params import LSTMParams, LSTMState, check_list_arg, check_weights, state_pair, zero_state
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -184,7 +184,7 @@ class LSTMCell:
 
     def __call__(self, inputs, states):
         """One step from ``states = [h, c]``; returns ``(h, [h, c])``."""
-        h, c = check_list_arg("states", states, 2, "a list [h, c] of two arrays")
+        h, c = state_pair("states", states, ("h", "c"), "a list [h, c] of two arrays")
         new = lstm_step(inputs, LSTMState(h=h, c=c), self._built(), self.config)
         return new.h, [new.h, new.c]
 
@@ -278,7 +278,7 @@ class LSTM(LSTMCell):
 
 
 def _state_pair(initial_state) -> tuple:
-    return check_list_arg("initial_state", initial_state, 2, "a list [h, c] of two arrays")
+    return state_pair("initial_state", initial_state, ("h", "c"), "a list [h, c] of two arrays")
 
 
 class Bidirectional:

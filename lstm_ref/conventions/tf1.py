@@ -36,7 +36,7 @@ from ..activations import get_activation, sigmoid
 from ..cell import LSTMConfig, lstm_step
 from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, split_concat_kernel, split_gates
 from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check_shape,
-                      checked_array, fold_forget_bias)  # noqa: F401  (a TF 1.x porting step, also here)
+                      checked_array, fold_forget_bias, state_pair)  # noqa: F401  (a TF 1.x porting step, also here)
 
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.
 NORM_SCOPES = {"i": "input", "g": "transform", "f": "forget", "o": "output"}
@@ -353,9 +353,8 @@ class _TF1Cell:
         """One step: returns ``(output, new_state)`` as TF does."""
         params = self._built()
         if self.state_is_tuple:
-            if not isinstance(state, tuple) or len(state) != 2:
-                raise TypeError(f"state: expected an LSTMStateTuple (c, h), got {type(state).__name__}")
-            c, h = state
+            # By field name: an lstm_ref.LSTMState (h, c) is read right too.
+            c, h = state_pair("state", state, ("c", "h"), "an LSTMStateTuple (c, h)")
         else:
             state = as_float_array("state", state)
             check_shape("state", state, (None, params.hidden_size + params.output_size),

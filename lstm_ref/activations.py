@@ -20,6 +20,10 @@ import numpy as np
 
 Activation = Callable[[np.ndarray], np.ndarray]
 
+CONTRIB_LAYER_NORM_EPSILON = 1e-12
+"""The epsilon ``tf.contrib.layers.layer_norm`` hard-codes (for float32 and float64),
+and so TF's ``LayerNormBasicLSTMCell``: the default of :class:`lstm_ref.LSTMConfig`."""
+
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic sigmoid, :math:`\\sigma(z) = 1 / (1 + e^{-z})`.
@@ -102,7 +106,8 @@ def layer_norm(
     z : ndarray, shape (N, K)
     gamma, beta : ndarray, shape (K,)
     epsilon : float
-        Added to the variance; TF's ``LayerNormBasicLSTMCell`` uses 1e-12.
+        Added to the variance; TF's ``LayerNormBasicLSTMCell`` uses
+        :data:`CONTRIB_LAYER_NORM_EPSILON`.
     """
     mean = z.mean(axis=-1, keepdims=True)
     variance = np.square(z - mean).mean(axis=-1, keepdims=True)

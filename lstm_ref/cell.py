@@ -1,4 +1,4 @@
-"""One LSTM time step, one line per equation of the book.
+"""One LSTM time step: one function per equation of the book.
 
 For a batch of N inputs ``x`` (N, D), the previous hidden state ``h`` (N, P)
 and cell state ``c`` (N, H), the plain cell computes::
@@ -22,6 +22,11 @@ extra on this skeleton, applied where the framework applies it:
 * clipping of ``c'`` to ``[-cell_clip, cell_clip]``;
 * a projection ``h' = m W_proj`` of ``m = o ⊙ φ(c')``, clipped to
   ``[-proj_clip, proj_clip]``.
+
+Each equation is one function below, whose docstring cites the equation's
+label; :func:`step_values` applies them in order (and itself computes the
+gates, ``i = σ(z_i)`` ...), and :func:`lstm_step`, the entry point, checks
+its inputs and returns the new state.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
-from .activations import Activation, activation_names, get_activation, layer_norm
+from .activations import (CONTRIB_LAYER_NORM_EPSILON, Activation, activation_names,
+                          get_activation, layer_norm)
 from .layout import split_gates
 from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, check_step_inputs,
                      checked_array)
@@ -60,7 +66,8 @@ class LSTMConfig:
     proj_clip : float, optional
         Clip the projected hidden state to ``[-proj_clip, proj_clip]``.
     layer_norm_epsilon : float
-        Added to the variance in layer normalization; 1e-12 is what TF's
+        Added to the variance in layer normalization. The default is
+        :data:`lstm_ref.activations.CONTRIB_LAYER_NORM_EPSILON`, what TF's
         ``LayerNormBasicLSTMCell`` (through ``tf.contrib.layers.layer_norm``) uses.
     dropout_keep_prob : float
         Probability of keeping a candidate unit when a dropout mask is passed
@@ -72,7 +79,7 @@ class LSTMConfig:
     forget_bias: float = 0.0
     cell_clip: Optional[float] = None
     proj_clip: Optional[float] = None
-    layer_norm_epsilon: float = 1e-12
+    layer_norm_epsilon: float = CONTRIB_LAYER_NORM_EPSILON
     dropout_keep_prob: float = 1.0
 
     def __post_init__(self) -> None:
@@ -141,11 +148,11 @@ def check_config(config) -> LSTMConfig:
 
 
 # ---------------------------------------------------------------------------
-# The equations, one function each
+# The equations, one function each, in the order a step applies them
 
 
 def preactivations(x: np.ndarray, h_prev: np.ndarray, params: LSTMParams) -> np.ndarray:
-    """Gate pre-activations ``z = x W + h_prev U + b``, shape (N, 4H).
+    """Gate pre-activations ``z = x W + h_prev U + b``, shape (N, 4H), blocks i, f, g, o.
 
     Implements :eq:`eq-preactivation`. Adding the two products before the bias
     follows Keras's order of operations, so float32 results round the same way.
@@ -171,6 +178,42 @@ def normalize_gates(z: np.ndarray, params: LSTMParams, epsilon: float) -> np.nda
     )
 
 
+def add_forget_bias(z_f: np.ndarray, forget_bias: float) -> np.ndarray:
+    """The forget gate's pre-activation (N, H) with the run-time forget bias added.
+
+    Implements :eq:`eq-forget-bias`: ``z_f + b_F``, which the forget gate's
+    σ then reads. TF 1.x cells add their ``forget_bias`` (1.0 by default) at
+    every step; Keras and PyTorch add nothing (``forget_bias=0``).
+    """
+    return z_f + forget_bias
+
+
+def input_forget_peepholes(
+    z_i: np.ndarray, z_f: np.ndarray, c_prev: np.ndarray, params: LSTMParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """The input and forget pre-activations (N, H each) with their peepholes added.
+
+    Implements :eq:`eq-peephole-input-forget`: ``z_i + p_i ⊙ c_prev`` and
+    ``z_f + p_f ⊙ c_prev``; both gates see the *previous* cell state, since
+    the new one does not exist yet. A peephole ``params`` lacks adds nothing.
+    """
+    if params.p_i is not None:
+        z_i = z_i + params.p_i * c_prev
+    if params.p_f is not None:
+        z_f = z_f + params.p_f * c_prev
+    return z_i, z_f
+
+
+def candidate_dropout(g: np.ndarray, mask: np.ndarray, keep_prob: float) -> np.ndarray:
+    """The candidate (N, H) after dropout: ``g / keep_prob ⊙ mask``.
+
+    Implements :eq:`eq-candidate-dropout`, in TF 1.x's order of operations
+    (divide, then multiply by the mask of zeros and ones), so that the kept
+    units round as TensorFlow rounds them.
+    """
+    return g / keep_prob * mask
+
+
 def cell_update(
     f: np.ndarray, c_prev: np.ndarray, i: np.ndarray, g: np.ndarray
 ) -> np.ndarray:
@@ -179,6 +222,46 @@ def cell_update(
     Implements :eq:`eq-cell-update`.
     """
     return f * c_prev + i * g
+
+
+def normalize_cell(c: np.ndarray, params: LSTMParams, epsilon: float) -> np.ndarray:
+    """The new cell state (N, H) layer-normalized with ``gamma_c`` and ``beta_c``.
+
+    Implements :eq:`eq-ln-cell-state`: ``LayerNormBasicLSTMCell`` normalizes the
+    result of the cell update, and carries the normalized state to the next step.
+    """
+    return layer_norm(c, params.gamma_c, params.beta_c, epsilon)
+
+
+def clip_cell(c: np.ndarray, cell_clip: float) -> np.ndarray:
+    """The new cell state (N, H) clipped to ``[-cell_clip, cell_clip]``.
+
+    Implements :eq:`eq-cell-clip`, TF ``LSTMCell``'s ``cell_clip``: applied
+    before anything reads the new state, the output peephole included.
+    """
+    return np.clip(c, -cell_clip, cell_clip)
+
+
+def output_peephole(z_o: np.ndarray, c: np.ndarray, params: LSTMParams) -> np.ndarray:
+    """The output gate's pre-activation (N, H) with the diagonal peephole ``p_o ⊙ c``.
+
+    Implements :eq:`eq-peephole-output`: unlike the input and forget gates,
+    the output gate sees the *new* cell state. Without ``p_o``, ``z_o``.
+    """
+    if params.p_o is None:
+        return z_o
+    return z_o + params.p_o * c
+
+
+def output_peephole_matrix(z_o: np.ndarray, c: np.ndarray, params: LSTMParams) -> np.ndarray:
+    """The output gate's pre-activation (N, H) with the full-matrix peephole ``c V_o``.
+
+    Implements :eq:`eq-output-peephole-matrix`, the seed-004 exercise's
+    variant: ``V_o`` is (H, H), not a diagonal. Without ``V_o``, ``z_o``.
+    """
+    if params.V_o is None:
+        return z_o
+    return z_o + c @ params.V_o
 
 
 def hidden_state(o: np.ndarray, c: np.ndarray, activation: Activation) -> np.ndarray:
@@ -209,6 +292,80 @@ def project(m: np.ndarray, params: LSTMParams, config: LSTMConfig) -> np.ndarray
 # The step
 
 
+class StepValues(NamedTuple):
+    """Every intermediate of one step: what backpropagation and plots need.
+
+    Attributes
+    ----------
+    i, f, g, o : ndarray, shape (N, H)
+        The input gate, forget gate, candidate (after dropout, if any) and
+        output gate, after their activations.
+    c : ndarray, shape (N, H)
+        The new cell state (after layer normalization and clipping, if any).
+    m : ndarray, shape (N, H)
+        ``o ⊙ φ(c)``, the hidden state before any projection.
+    h : ndarray, shape (N, P)
+        The new hidden state: ``m``, or ``m @ W_proj`` (clipped) with a projection.
+    """
+
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+    m: np.ndarray
+    h: np.ndarray
+
+    @property
+    def state(self) -> LSTMState:
+        """The state the step hands to the next: ``LSTMState(h, c)``."""
+        return LSTMState(self.h, self.c)
+
+
+def step_values(
+    x: np.ndarray,
+    state: LSTMState,
+    params: LSTMParams,
+    config: LSTMConfig = DEFAULT_CONFIG,
+    candidate_mask: Optional[np.ndarray] = None,
+) -> StepValues:
+    """One step, returning every intermediate (:class:`StepValues`); inputs unchecked.
+
+    The body of the LSTM, for loops that checked their inputs once
+    (:func:`lstm_step` checks them, then calls this). It applies the
+    functions above in order, the optional ones where ``params`` and
+    ``config`` ask for them, and computes the gates themselves:
+    :eq:`eq-gates`, ``i = σ(z_i)``, ``f = σ(z_f)``, ``g = φ(z_g)``,
+    ``o = σ(z_o)``, each on its block of the pre-activations once the
+    forget bias and the peepholes that feed it are added.
+    """
+    sigma, phi = config.recurrent_activation_fn, config.activation_fn
+    c_prev = state.c
+    z = preactivations(x, state.h, params)  # (N, 4H)
+    if params.layer_norm:
+        z = normalize_gates(z, params, config.layer_norm_epsilon)
+    z_i, z_f, z_g, z_o = split_gates(z)  # (N, H) each
+    z_f = add_forget_bias(z_f, config.forget_bias)
+    z_i, z_f = input_forget_peepholes(z_i, z_f, c_prev, params)
+    i = sigma(z_i)  # input gate
+    f = sigma(z_f)  # forget gate
+    g = phi(z_g)  # candidate
+    if candidate_mask is not None:
+        g = candidate_dropout(g, candidate_mask, config.dropout_keep_prob)
+
+    c = cell_update(f, c_prev, i, g)
+    if params.layer_norm:
+        c = normalize_cell(c, params, config.layer_norm_epsilon)
+    if config.cell_clip is not None:
+        c = clip_cell(c, config.cell_clip)
+
+    z_o = output_peephole(z_o, c, params)  # the output gate sees the new cell state
+    z_o = output_peephole_matrix(z_o, c, params)
+    o = sigma(z_o)  # output gate
+    m = hidden_state(o, c, phi)
+    return StepValues(i=i, f=f, g=g, o=o, c=c, m=m, h=project(m, params, config))
+
+
 def lstm_step(
     x: np.ndarray,
     state: LSTMState,
@@ -216,11 +373,13 @@ def lstm_step(
     config: LSTMConfig = DEFAULT_CONFIG,
     candidate_mask: Optional[np.ndarray] = None,
 ) -> LSTMState:
-    """Advance the LSTM by one time step.
+    """Advance the LSTM by one time step: the entry point of :mod:`lstm_ref.cell`.
 
-    Implements :eq:`eq-preactivation`, :eq:`eq-gates`, :eq:`eq-cell-update`
-    and :eq:`eq-hidden`, with the optional layer normalization, peepholes,
-    dropout, clipping and projection listed in :mod:`lstm_ref.cell`.
+    Checks its inputs, then runs :func:`step_values`: the pre-activations
+    (:func:`preactivations`), the gates, the cell update
+    (:func:`cell_update`) and the hidden state (:func:`hidden_state`), with
+    the optional layer normalization, peepholes, dropout, clipping and
+    projection listed in :mod:`lstm_ref.cell`.
 
     Parameters
     ----------
@@ -263,96 +422,6 @@ def lstm_step(
             "candidate_mask", candidate_mask, (x.shape[0], params.hidden_size), ("N", "H"),
             params.dtype, "the weights",
         )
-    with np.errstate(**OVERFLOW_QUIET):
-        h, c = step(x, state, params, config, candidate_mask)
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        h, c = step_values(x, state, params, config, candidate_mask).state
     return LSTMState(check_no_overflow("h", h, "step"), check_no_overflow("c", c, "step"))
-
-
-class StepValues(NamedTuple):
-    """Every intermediate of one step: what backpropagation and plots need.
-
-    Attributes
-    ----------
-    i, f, g, o : ndarray, shape (N, H)
-        The input gate, forget gate, candidate (after dropout, if any) and
-        output gate, after their activations.
-    c : ndarray, shape (N, H)
-        The new cell state (after layer normalization and clipping, if any).
-    m : ndarray, shape (N, H)
-        ``o ⊙ φ(c)``, the hidden state before any projection.
-    h : ndarray, shape (N, P)
-        The new hidden state: ``m``, or ``m @ W_proj`` (clipped) with a projection.
-    """
-
-    i: np.ndarray
-    f: np.ndarray
-    g: np.ndarray
-    o: np.ndarray
-    c: np.ndarray
-    m: np.ndarray
-    h: np.ndarray
-
-
-def step(
-    x: np.ndarray,
-    state: LSTMState,
-    params: LSTMParams,
-    config: LSTMConfig = DEFAULT_CONFIG,
-    candidate_mask: Optional[np.ndarray] = None,
-) -> LSTMState:
-    """:func:`lstm_step` without the input checks, for loops that checked once."""
-    values = step_values(x, state, params, config, candidate_mask)
-    return LSTMState(values.h, values.c)
-
-
-def step_values(
-    x: np.ndarray,
-    state: LSTMState,
-    params: LSTMParams,
-    config: LSTMConfig = DEFAULT_CONFIG,
-    candidate_mask: Optional[np.ndarray] = None,
-) -> StepValues:
-    """One step, returning every intermediate (:class:`StepValues`); inputs unchecked.
-
-    The body of the LSTM: :func:`lstm_step` and :func:`step` return only the
-    new state from these values. Besides the plain step, it implements:
-
-    Implements :eq:`eq-forget-bias` (the forget bias, added at every step as TF 1.x cells do).
-    Implements :eq:`eq-ln-cell-state` (layer-normalized gates and cell state).
-    Implements :eq:`eq-candidate-dropout` (dropout of the candidate).
-    Implements :eq:`eq-peephole-input-forget` (input and forget peepholes).
-    Implements :eq:`eq-cell-clip` (clipping of the cell state).
-    Implements :eq:`eq-peephole-output` (diagonal output peephole).
-    Implements :eq:`eq-output-peephole-matrix` (full-matrix output peephole).
-    """
-    sigma, phi = config.recurrent_activation_fn, config.activation_fn
-    c_prev = state.c
-    z = preactivations(x, state.h, params)  # (N, 4H)
-    if params.layer_norm:
-        z = normalize_gates(z, params, config.layer_norm_epsilon)
-    z_i, z_f, z_g, z_o = split_gates(z)  # (N, H) each
-
-    if params.p_i is not None:
-        z_i = z_i + params.p_i * c_prev  # input peephole
-    z_f = z_f + config.forget_bias
-    if params.p_f is not None:
-        z_f = z_f + params.p_f * c_prev  # forget peephole
-    i = sigma(z_i)  # input gate
-    f = sigma(z_f)  # forget gate
-    g = phi(z_g)  # candidate
-    if candidate_mask is not None:
-        g = g / config.dropout_keep_prob * candidate_mask  # dropout, as TF computes it
-
-    c = cell_update(f, c_prev, i, g)
-    if params.layer_norm:
-        c = layer_norm(c, params.gamma_c, params.beta_c, config.layer_norm_epsilon)
-    if config.cell_clip is not None:
-        c = np.clip(c, -config.cell_clip, config.cell_clip)
-
-    if params.p_o is not None:
-        z_o = z_o + params.p_o * c  # output peephole sees the new cell state
-    if params.V_o is not None:
-        z_o = z_o + c @ params.V_o  # full-matrix output peephole (seed 004)
-    o = sigma(z_o)  # output gate
-    m = hidden_state(o, c, phi)
-    return StepValues(i=i, f=f, g=g, o=o, c=c, m=m, h=project(m, params, config))

@@ -39,9 +39,9 @@ derivatives, its Jacobians (:class:`FastCache`), computed a chunk of steps
 at a time while their values are still in the processor's caches; the
 backward loop multiplies by them and by ``U^T`` and nothing else; the
 gradients of the pre-activations of all steps go into one array, from which
-``d_W`` with ``d_b``, ``d_U`` and ``d_X`` are one matrix multiply each. The
-large arrays of both passes are reused from call to call once nothing refers
-to them any more (:class:`BufferPool`).
+``d_W`` with ``d_b``, ``d_U`` and ``d_X`` are one matrix multiply each. A
+caller that runs the passes again and again (a training loop) can hand them a
+:class:`Workspace`, whose arrays they write into instead of fresh memory.
 
 Supported: ``W``, ``U``, an optional ``b``, every activation that
 :class:`lstm_ref.LSTMConfig` accepts (sigmoid and tanh in place; any other
@@ -57,8 +57,6 @@ parameters along every 4H axis are ordered i, f, g, o.
 
 from __future__ import annotations
 
-import sys
-import threading
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain
@@ -164,47 +162,52 @@ class FastCache:
         return self.hidden[1:].transpose(1, 0, 2)
 
 
-class BufferPool:
-    """Arrays a :class:`FastLSTM` reuses from call to call, once nobody else holds them.
+class Workspace:
+    """Memory for the large arrays of :class:`FastLSTM`'s passes, owned by the caller.
 
-    Every forward and backward pass over the same sizes needs the same large
-    arrays again (activations, gradients: megabytes each). Fresh memory
-    costs a page fault for every 4 KiB the first time it is written, and
-    glibc's ``free`` returns large blocks to the operating system, so that
-    a loop of calls pays those faults on every call: a quarter of a
-    millisecond per megabyte on the machine of the book's measurements, a
-    fifth of a forward and backward pass at the medium size. A PyTorch or
-    TensorFlow allocator keeps memory for the same reason.
+    A pass given a workspace writes its large arrays into the workspace's,
+    made on first use and used again by every later pass with the same
+    workspace and sizes, instead of fresh memory (fresh memory costs the
+    operating system a page fault per page written first, on every call).
+    Each array has one role (the time-major inputs, the input projection,
+    the hidden states, the Jacobians, the gradients of the pre-activations,
+    of the inputs), so a backward pass never writes over the cache of the
+    forward pass it reads.
 
-    :meth:`empty` hands out an array made earlier only if no Python object
-    refers to it any more (no result, cache or view of it), which CPython's
-    reference count tells exactly; so a result the caller still holds is
-    never overwritten. At most :attr:`KEEP` arrays of each shape and dtype,
-    and of :attr:`SHAPES` shapes, are kept.
+    The contract is the caller's, and stated where it passes the workspace:
+    everything a pass returns in the workspace's memory (the outputs, the
+    cache, ``d_X``; see each method) stays valid only until the next pass
+    given the same workspace. A training loop that is done with a step's
+    results before it starts the next passes one workspace to every call;
+    code that keeps results passes none (the default), and every call
+    returns arrays of its own. One workspace serves one thread.
     """
 
-    KEEP = 2  # e.g. one call's results still bound to a name while the next runs
-    SHAPES = 16
-
     def __init__(self):
-        self._arrays: dict[tuple, list[np.ndarray]] = {}
-        self._lock = threading.Lock()  # two threads never get the same array
+        self._arrays: dict[str, np.ndarray] = {}
 
-    def empty(self, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """An array of ``shape`` and ``dtype``, contents arbitrary: ``np.empty``."""
-        key = (tuple(shape), np.dtype(dtype))
-        with self._lock:
-            arrays = self._arrays.pop(key, [])
-            self._arrays[key] = arrays  # the most recently used shape last
-            if len(self._arrays) > self.SHAPES:
-                del self._arrays[next(iter(self._arrays))]
-            for array in arrays:
-                if sys.getrefcount(array) == 3:  # `arrays`, `array`, the argument
-                    return array
-            array = np.empty(shape, dtype)
-            if len(arrays) < self.KEEP:
-                arrays.append(array)
-            return array
+    def empty(self, role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """The workspace's array for ``role``, of ``shape`` and ``dtype``; contents arbitrary.
+
+        Made (or made again, if the sizes changed) on first use; the same
+        array on every later call for the same role and sizes.
+        """
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        array = self._arrays.get(role)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._arrays[role] = np.empty(shape, dtype)
+        return array
+
+
+def _empty(workspace: Optional[Workspace], role: str, shape: tuple[int, ...], dtype
+           ) -> np.ndarray:
+    """``np.empty(shape, dtype)``, or the ``workspace``'s array for ``role`` if one is given."""
+    if workspace is None:
+        return np.empty(shape, dtype)
+    if not isinstance(workspace, Workspace):
+        raise TypeError(f"workspace: expected an lstm_ref.fast.Workspace or None, got "
+                        f"{type(workspace).__name__}")
+    return workspace.empty(role, shape, dtype)
 
 
 class FastLSTM:
@@ -215,8 +218,8 @@ class FastLSTM:
     ``forget_bias`` folded into the bias); calling it runs
     :func:`lstm_ref.lstm_sequence`'s computation with the input projection
     of all steps in one multiply and in-place elementwise work on contiguous
-    gate blocks (see :mod:`lstm_ref.fast`). Computes :eq:`eq-preactivation`,
-    :eq:`eq-gates`, :eq:`eq-cell-update` and :eq:`eq-hidden` for t = 1, ..., T.
+    gate blocks (see :mod:`lstm_ref.fast`): what
+    :func:`lstm_ref.cell.step_values` computes, for t = 1, ..., T.
     :meth:`forward` and :meth:`backward` are :func:`lstm_ref.grad.forward`
     and :func:`lstm_ref.grad.backward`, fast.
 
@@ -258,8 +261,8 @@ class FastLSTM:
 
     # Bytes of step values the forward pass gathers before it computes their
     # Jacobians in one go (:meth:`jacobians`): few NumPy calls per step, on
-    # values still in the processor's caches. Measured at the medium size,
-    # 256 KiB to 1 MiB do about equally well, all T steps at once worse.
+    # values still in the processor's caches (all T steps at once would not
+    # fit in them).
     CHUNK_BYTES = 2**20
 
     def __init__(self, params: LSTMParams, config: LSTMConfig = DEFAULT_CONFIG):
@@ -283,7 +286,6 @@ class FastLSTM:
         self.b = None if b is None else self.to_internal(b[None, :])  # (4, 1, H)
         # The bias as one more row of W, for inputs with a column of ones appended.
         self._W_b = self.W if b is None else np.concatenate([self.W, self.b], axis=1)
-        self._buffers = BufferPool()
 
     def to_internal(self, array: np.ndarray) -> np.ndarray:
         """From (K, 4H), blocks i, f, g, o, to the internal (4, K, H), i, f, o, g.
@@ -310,7 +312,8 @@ class FastLSTM:
         return reorder_gates(blocks, FAST_GATE_ORDER, GATE_ORDER)
 
     def __call__(
-        self, X: np.ndarray, initial_state: Optional[LSTMState] = None
+        self, X: np.ndarray, initial_state: Optional[LSTMState] = None,
+        workspace: Optional[Workspace] = None,
     ) -> tuple[np.ndarray, LSTMState]:
         """Run over ``X`` (N, T, D); returns ``outputs`` (N, T, H) and the final state.
 
@@ -318,15 +321,20 @@ class FastLSTM:
         is ``h_0`` (N, H) and ``c_0`` (N, H), zeros if omitted; inputs are
         checked the same way and keep their dtype. ``outputs`` is a
         transposed view of a time-major (T, N, H) array, which is how the
-        loop writes it.
+        loop writes it: in ``workspace``'s memory if one is given (valid
+        until the next pass given that workspace, see :class:`Workspace`).
         """
         X, state = check_sequence_inputs(X, initial_state, self.params)
-        return self._run(X, state, keep=False)[:2]
+        return self._run(X, state, keep=False, workspace=workspace)[:2]
 
     def forward(
-        self, X: np.ndarray, initial_state: Optional[LSTMState] = None
+        self, X: np.ndarray, initial_state: Optional[LSTMState] = None,
+        workspace: Optional[Workspace] = None,
     ) -> tuple[np.ndarray, LSTMState, FastCache]:
         """Like calling the object, and also keep what :meth:`backward` needs.
+
+        With a ``workspace``, the outputs and the cache live in its memory
+        until the next pass given the same workspace (:class:`Workspace`).
 
         Returns
         -------
@@ -346,12 +354,13 @@ class FastLSTM:
         """
         X, state = check_sequence_inputs(X, initial_state, self.params)
         self._derivatives()  # backward needs them: refuse what it cannot differentiate
-        return self._run(X, state, keep=True)
+        return self._run(X, state, keep=True, workspace=workspace)
 
     # -----------------------------------------------------------------------
     # The two multiplies, and the loop
 
-    def inputs_with_ones(self, X: np.ndarray) -> np.ndarray:
+    def inputs_with_ones(self, X: np.ndarray, workspace: Optional[Workspace] = None
+                         ) -> np.ndarray:
         """``X`` (N, T, D) copied time-major, (T, N, K), with ones for a bias.
 
         K is D + 1 with a bias, D without: ``[x, 1] [W; b] = x W + b``, the
@@ -359,13 +368,13 @@ class FastLSTM:
         """
         N, T, D = X.shape
         K = self._W_b.shape[1]
-        inputs = self._buffers.empty((T, N, K), X.dtype)
+        inputs = _empty(workspace, "inputs", (T, N, K), X.dtype)
         inputs[..., :D] = X.transpose(1, 0, 2)
         inputs[..., D:] = 1
         return inputs
 
-    def input_projection(self, X: np.ndarray, inputs: Optional[np.ndarray] = None
-                         ) -> np.ndarray:
+    def input_projection(self, X: np.ndarray, inputs: Optional[np.ndarray] = None,
+                         workspace: Optional[Workspace] = None) -> np.ndarray:
         """``x_t W + b`` for every step at once, shape (4, T, N, H), gates i, f, o, g.
 
         One multiply of all T N rows instead of T multiplies of N rows: the
@@ -379,9 +388,9 @@ class FastLSTM:
         """
         N, T, _ = X.shape
         if inputs is None:
-            inputs = self.inputs_with_ones(X)
+            inputs = self.inputs_with_ones(X, workspace)
         H = self.params.hidden_size
-        Z_x = self._buffers.empty((4, T, N, H), X.dtype)
+        Z_x = _empty(workspace, "Z_x", (4, T, N, H), X.dtype)
         np.matmul(inputs.reshape(T * N, inputs.shape[2]), self._W_b,
                   out=Z_x.reshape(4, T * N, H))
         return Z_x
@@ -390,15 +399,15 @@ class FastLSTM:
         """``h U`` into ``out`` (4, N, H), gates i, f, o, g, for ``h`` (N, H)."""
         return np.matmul(h, self.U, out=out)
 
-    def _run(self, X, state, keep):
+    def _run(self, X, state, keep, workspace):
         """The loop over t. ``keep``: also every step's Jacobians, and a cache."""
         N, T, _ = X.shape
         H, dtype = self.params.hidden_size, self.params.dtype
-        inputs = self.inputs_with_ones(X)  # (T, N, K)
-        Z_x = self.input_projection(X, inputs)  # (4, T, N, H)
+        inputs = self.inputs_with_ones(X, workspace)  # (T, N, K)
+        Z_x = self.input_projection(X, inputs, workspace)  # (4, T, N, H)
         # h_0 ... h_T, time-major: step t reads h_{t-1} from slot t-1 and
         # writes h_t into slot t, each an (N, H) block of its own.
-        hidden = self._buffers.empty((T + 1, N, H), dtype)
+        hidden = _empty(workspace, "hidden", (T + 1, N, H), dtype)
         hidden[0] = state.h
         # Each step computes in one small block, i, f, o, g, φ(c_t), c_t, that
         # stays in the processor's caches, with every view made once, here.
@@ -407,7 +416,7 @@ class FastLSTM:
         c[...] = state.c
         scratch = np.empty((N, H), dtype)
         clip = self.config.cell_clip
-        keeper = _StepKeeper(self, T, state.c) if keep else None
+        keeper = _StepKeeper(self, T, state.c, workspace) if keep else None
         for z_x, h, h_t in zip(Z_x.transpose(1, 0, 2, 3), hidden[:-1], hidden[1:]):
             self.recurrent_projection(h, out=z)  # h_{t-1} U
             np.add(z, z_x, out=z)  # + x_t W + b
@@ -459,6 +468,7 @@ class FastLSTM:
         d_outputs: np.ndarray,
         cache: FastCache,
         d_final_state: Optional[LSTMState] = None,
+        workspace: Optional[Workspace] = None,
     ) -> Gradients:
         """Backpropagation through time: :func:`lstm_ref.grad.backward`, fast.
 
@@ -471,10 +481,11 @@ class FastLSTM:
         gradients of the pre-activations of every step go into one
         (T, N, 4H) array, from which ``d_W`` with ``d_b``, ``d_U``
         (:meth:`weight_grads`) and ``d_X`` (:meth:`input_grads`) are one
-        matrix multiply each after the loop; the large arrays are reused
-        from call to call (:class:`BufferPool`). Computes
-        :eq:`eq-bptt-hidden`, :eq:`eq-bptt-cell`, :eq:`eq-bptt-gates`,
-        :eq:`eq-bptt-input` and :eq:`eq-bptt-weights`.
+        matrix multiply each after the loop. It computes what
+        :func:`lstm_ref.grad.hidden_grad`, :func:`~lstm_ref.grad.cell_grad`,
+        :func:`~lstm_ref.grad.backward_step`,
+        :func:`~lstm_ref.grad.preactivation_input_grads` and
+        :func:`~lstm_ref.grad.weight_grads` compute.
 
         Parameters
         ----------
@@ -485,6 +496,10 @@ class FastLSTM:
         d_final_state : LSTMState, optional
             Gradient with respect to the final ``h_T`` (N, H) and ``c_T``
             (N, H), zeros if omitted; added to the last output's.
+        workspace : Workspace, optional
+            Write the gradients of the pre-activations and ``d_X`` into its
+            memory (valid until the next pass given it) instead of fresh
+            arrays; see :class:`Workspace`.
 
         Returns
         -------
@@ -519,9 +534,10 @@ class FastLSTM:
         >>> bool(np.abs(grads.d_params.U - readable.d_params.U).max() < 1e-12)
         True
         """
-        d_Z, d_initial_state = self.preactivation_grads(d_outputs, cache, d_final_state)
+        d_Z, d_initial_state = self.preactivation_grads(d_outputs, cache, d_final_state,
+                                                        workspace)
         d_W, d_U, d_b = self.weight_grads(cache, d_Z)
-        return Gradients(d_X=self.input_grads(d_Z), d_initial_state=d_initial_state,
+        return Gradients(d_X=self.input_grads(d_Z, workspace), d_initial_state=d_initial_state,
                          d_params=LSTMParams(W=d_W, U=d_U, b=d_b))
 
     def preactivation_grads(
@@ -529,21 +545,23 @@ class FastLSTM:
         d_outputs: np.ndarray,
         cache: FastCache,
         d_final_state: Optional[LSTMState] = None,
+        workspace: Optional[Workspace] = None,
     ) -> "PreactivationGrads":
         """The loop of :meth:`backward`: the pre-activations' gradients of every step.
 
-        For t = T, ..., 1: :eq:`eq-bptt-cell` and :eq:`eq-bptt-gates` as
-        products of the step's Jacobians (:attr:`FastCache.jacobians`), then
-        ``d_z_t U^T`` (:meth:`recurrent_grads`), which :eq:`eq-bptt-hidden`
-        adds to the gradient of the output ``y_{t-1}``. Arguments as for
-        :meth:`backward`.
+        For t = T, ..., 1: the cell state's and the gates' gradients
+        (:func:`lstm_ref.grad.cell_grad`, :func:`lstm_ref.grad.backward_step`)
+        as products of the step's Jacobians (:attr:`FastCache.jacobians`),
+        then ``d_z_t U^T`` (:meth:`recurrent_grads`), which
+        :func:`lstm_ref.grad.hidden_grad` adds to the gradient of the output
+        ``y_{t-1}``. Arguments as for :meth:`backward`.
         """
         N, T, _, H, dtype = self._check_cache(cache)
         d_outputs = checked_array("d_outputs", d_outputs, (N, T, H), ("N", "T", "P"),
                                   dtype, "the weights")
         d_h_T, d_c_T = (zero_state(self.params, N) if d_final_state is None
                         else check_state(d_final_state, N, self.params, "d_final_state"))
-        d_Z = self._buffers.empty((T, N, 4 * H), dtype)  # gate blocks i, f, g, o
+        d_Z = _empty(workspace, "d_Z", (T, N, 4 * H), dtype)  # gate blocks i, f, g, o
         # What h_t and c_t receive, carried from step to step, in place.
         d_h = d_outputs[:, -1] + d_h_T if T else d_h_T.copy()  # h_T is also y_T
         d_c = d_c_T.copy()
@@ -579,10 +597,12 @@ class FastLSTM:
         first of them, ``unclipped`` (k, N, H) 1 where ``cell_clip`` left
         c_t alone and 0 where it clipped (None without ``cell_clip``).
         Writes into ``out`` (k, 6, N, H), in :data:`JACOBIAN_ORDER`, the
-        factors of :eq:`eq-bptt-gates` and :eq:`eq-bptt-cell` that do not
-        depend on the loss: ``g σ'(i)``, ``c_{t-1} σ'(f)``, ``φ(c_t) σ'(o)``,
-        ``i φ'(g)``, ``o φ'(c_t)`` and ``f``, with σ' and φ' functions of
-        the activations' outputs (:eq:`eq-activation-derivatives`); where
+        factors of the gates' and the cell state's gradients
+        (:func:`lstm_ref.grad.backward_step`, :func:`lstm_ref.grad.cell_grad`)
+        that do not depend on the loss: ``g σ'(i)``, ``c_{t-1} σ'(f)``,
+        ``φ(c_t) σ'(o)``, ``i φ'(g)``, ``o φ'(c_t)`` and ``f``, with σ' and
+        φ' functions of the activations' outputs
+        (:func:`lstm_ref.grad.derivative`); where
         c_t was clipped, the four of the cell update are zero, as its
         gradient is.
         """
@@ -622,7 +642,8 @@ class FastLSTM:
         """``d_z U^T`` into ``out`` (N, H), for ``d_z`` (N, 4H), gate blocks i, f, g, o.
 
         What step t passes back to ``h_{t-1}``: the second half of
-        :eq:`eq-bptt-input`. ``U^T`` is kept contiguous (:attr:`U_T`).
+        :func:`lstm_ref.grad.preactivation_input_grads`. ``U^T`` is kept
+        contiguous (:attr:`U_T`).
         """
         return np.matmul(d_z, self.U_T, out=out)
 
@@ -640,7 +661,7 @@ class FastLSTM:
     ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """``d_W`` (D, 4H), ``d_U`` (H, 4H) and ``d_b`` (4H,) or None: two multiplies.
 
-        Implements :eq:`eq-bptt-weights` with the sums over t and n as the
+        :func:`lstm_ref.grad.weight_grads` with the sums over t and n as the
         inner dimension of one matrix product each: ``d_W`` and ``d_b``
         together as ``[X, 1]^T d_Z`` over the T N rows of
         :attr:`FastCache.inputs` (the column of ones sums ``d_Z`` into
@@ -656,14 +677,16 @@ class FastLSTM:
         d_U = np.matmul(cache.hidden[:-1].reshape(T * N, H).T, rows)
         return d_Wb[:D], d_U, (d_Wb[D] if self.params.b is not None else None)
 
-    def input_grads(self, d_Z: np.ndarray) -> np.ndarray:
+    def input_grads(self, d_Z: np.ndarray, workspace: Optional[Workspace] = None
+                    ) -> np.ndarray:
         """``d_X`` (N, T, D) = ``d_Z W^T`` for every step at once: one multiply.
 
-        The first half of :eq:`eq-bptt-input`; ``d_Z`` (T, N, 4H), gate
-        blocks i, f, g, o. Returns a transposed view of the time-major product.
+        The first half of :func:`lstm_ref.grad.preactivation_input_grads`;
+        ``d_Z`` (T, N, 4H), gate blocks i, f, g, o. Returns a transposed view
+        of the time-major product (in ``workspace``'s memory if one is given).
         """
         T, N, H4 = d_Z.shape
-        d_X = self._buffers.empty((T, N, self.params.input_size), d_Z.dtype)
+        d_X = _empty(workspace, "d_X", (T, N, self.params.input_size), d_Z.dtype)
         np.matmul(d_Z.reshape(T * N, H4), self.params.W.T,
                   out=d_X.reshape(T * N, self.params.input_size))
         return d_X.transpose(1, 0, 2)
@@ -705,11 +728,12 @@ class _StepKeeper:
     once: a few NumPy calls per chunk instead of per step.
     """
 
-    def __init__(self, lstm: "FastLSTM", T: int, c_0: np.ndarray):
+    def __init__(self, lstm: "FastLSTM", T: int, c_0: np.ndarray,
+                 workspace: Optional[Workspace]):
         N, H = c_0.shape
         dtype = lstm.params.dtype
         self.lstm, self.T, self.start = lstm, T, 0
-        self.out = lstm._buffers.empty((T, len(JACOBIAN_ORDER), N, H), dtype)
+        self.out = _empty(workspace, "jacobians", (T, len(JACOBIAN_ORDER), N, H), dtype)
         per_step = len(STEP_ORDER) * N * H * dtype.itemsize
         size = max(1, min(T, lstm.CHUNK_BYTES // per_step))
         self.values = np.empty((size, len(STEP_ORDER), N, H), dtype)

@@ -161,7 +161,7 @@ class ForwardCache:
         """``(h_{t-1}, c_{t-1})``, the state step ``t`` (0-based) started from."""
         if t == 0:
             return self.initial_state
-        return LSTMState(self.steps[t - 1].h, self.steps[t - 1].c)
+        return self.steps[t - 1].state
 
     def stacked(self, name: str) -> np.ndarray:
         """One intermediate over all steps, e.g. ``stacked("f")``, shape (N, T, ·)."""
@@ -225,7 +225,7 @@ def forward(
         for t in range(X.shape[1]):
             values = step_values(X[:, t], state, params, config)
             steps.append(values)
-            state = LSTMState(values.h, values.c)
+            state = values.state
     cache = ForwardCache(X=X, initial_state=initial, steps=tuple(steps), params=params,
                          config=config)
     outputs = check_no_overflow("outputs", cache.stacked("h"), "forward pass")
@@ -252,9 +252,10 @@ def projection_grad(
 ) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """Gradient of ``m`` (N, H) from that of ``h = clip(m W_proj)`` (N, P).
 
-    Implements :eq:`eq-bptt-projection`. Returns ``(d_m, d_r)``, ``d_r`` being
-    the gradient of the projection before clipping, ``r = m W_proj`` (for
-    :func:`projection_weight_grad`). Clipping passes the gradient where
+    Implements :eq:`eq-bptt-projection`: ``d_m = d_r W_proj^T``; the
+    equation's weight term, summed over the steps, is
+    :func:`projection_weight_grad`. Returns ``(d_m, d_r)``, ``d_r`` being the
+    gradient of the projection before clipping, ``r = m W_proj``. Clipping passes the gradient where
     ``|r| <= proj_clip``, as TensorFlow's ``clip_by_value`` does (the
     boundary included). Without a projection ``h = m``: ``(d_h, None)``.
     """
@@ -262,20 +263,9 @@ def projection_grad(
         return d_h, None
     d_r = d_h
     if config.proj_clip is not None:
-        r = m @ params.W_proj  # eq-projection before clipping
+        r = m @ params.W_proj  # the projection before clipping
         d_r = d_h * (np.abs(r) <= config.proj_clip)
     return d_r @ params.W_proj.T, d_r
-
-
-def output_gate_grad(
-    d_m: np.ndarray, phi_c: np.ndarray, o: np.ndarray, sigma_prime: Derivative
-) -> np.ndarray:
-    """Gradient of the output gate's pre-activation, ``d_m ⊙ φ(c_t) ⊙ σ'(o_t)`` (N, H).
-
-    Implements the last line of :eq:`eq-bptt-gates`, the derivative of
-    ``m_t = o_t ⊙ φ(c_t)``.
-    """
-    return d_m * phi_c * sigma_prime(o)
 
 
 def cell_grad(
@@ -288,27 +278,9 @@ def cell_grad(
     step's hidden state and through the next step's cell update;
     ``d_c_next`` is what the next step passed back
     (:func:`previous_cell_grad`: ``d_c(t+1) ⊙ f(t+1)``, plus peephole terms).
+    :func:`backward_step` adds the output peepholes' terms.
     """
     return d_m * o * phi_prime(phi_c) + d_c_next
-
-
-def cell_gate_grads(
-    d_c: np.ndarray, c_prev: np.ndarray, values: StepValues,
-    sigma_prime: Derivative, phi_prime: Derivative,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of the pre-activations ``z_i, z_f, z_g`` (N, H each).
-
-    Implements the first three lines of :eq:`eq-bptt-gates`, the derivative
-    of the cell update ``c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t``: each gate's
-    gradient is ``d_c`` times what it multiplies, times its activation's
-    derivative. ``d_c`` is the gradient of the cell update's result (before
-    ``cell_clip``, if any).
-    """
-    i, f, g = values.i, values.f, values.g
-    d_z_i = d_c * g * sigma_prime(i)
-    d_z_f = d_c * c_prev * sigma_prime(f)
-    d_z_g = d_c * i * phi_prime(g)
-    return d_z_i, d_z_f, d_z_g
 
 
 def previous_cell_grad(
@@ -317,9 +289,10 @@ def previous_cell_grad(
 ) -> np.ndarray:
     """What step t passes back to ``c_{t-1}``: ``d_c ⊙ f_t`` (N, H), plus peepholes.
 
-    Implements the second term of :eq:`eq-bptt-cell`, and with peepholes the
-    terms ``d_z_i ⊙ p_i + d_z_f ⊙ p_f`` of :eq:`eq-bptt-peepholes` (the input
-    and forget gates read ``c_{t-1}``).
+    The second term of :func:`cell_grad`'s sum, computed by the step that
+    reads ``c_{t-1}``; with peepholes also ``d_z_i ⊙ p_i + d_z_f ⊙ p_f``
+    (the input and forget gates read ``c_{t-1}``), terms of the peepholes'
+    gradient (:func:`peephole_weight_grads`).
     """
     d_c_prev = d_c * f
     if params.p_i is not None:
@@ -362,11 +335,14 @@ def peephole_weight_grads(
 ) -> dict[str, np.ndarray]:
     """Gradients of the peepholes present in ``params``, by field name.
 
-    Implements the weight terms of :eq:`eq-bptt-peepholes`:
+    Implements :eq:`eq-bptt-peepholes`, its weight terms:
     ``d_p_i = Σ d_z_i ⊙ c_{t-1}``, ``d_p_f = Σ d_z_f ⊙ c_{t-1}``,
     ``d_p_o = Σ d_z_o ⊙ c_t`` (each (H,), summed over n and t) and
     ``d_V_o = Σ_t c_t^T d_z_o`` (H, H). ``C_prev`` and ``C`` are the cell
-    states before and after every step, (N, T, H).
+    states before and after every step, (N, T, H). The terms the peepholes
+    add to the cell state's gradient are added where the step computes it:
+    ``d_z_o ⊙ p_o`` (and ``d_z_o V_o^T``) by :func:`backward_step`,
+    ``d_z_i ⊙ p_i + d_z_f ⊙ p_f`` by :func:`previous_cell_grad`.
     """
     d_Z_i, d_Z_f, _, d_Z_o = split_gates(d_Z)
     sources = {"p_i": (d_Z_i, C_prev), "p_f": (d_Z_f, C_prev), "p_o": (d_Z_o, C)}
@@ -380,8 +356,9 @@ def peephole_weight_grads(
 def projection_weight_grad(M: np.ndarray, d_R: np.ndarray) -> np.ndarray:
     """Gradient of ``W_proj`` (H, P): ``Σ_t m_t^T d_r_t``.
 
-    Implements the weight term of :eq:`eq-bptt-projection`, from ``m``
-    (N, T, H) and the gradient of the projection before clipping (N, T, P).
+    The weight term of the projection's gradient (:func:`projection_grad`),
+    from ``m`` (N, T, H) and the gradient of the projection before clipping
+    (N, T, P), summed over the steps once the loop is done.
     """
     return np.tensordot(M, d_R, axes=([0, 1], [0, 1]))
 
@@ -424,15 +401,23 @@ def backward_step(
     ``d_h`` (N, P) is the total gradient of ``h_t`` (:func:`hidden_grad`),
     ``d_c_next`` (N, H) what step t+1 passed back to ``c_t``, ``c_prev``
     (N, H) is ``c_{t-1}`` and ``values`` the step's intermediates.
+
+    Computes the gradients of the four pre-activations, :eq:`eq-bptt-gates`:
+    the output gate's from ``m_t = o_t ⊙ φ(c_t)``, the other three from the
+    cell update ``c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t``, each gate's gradient
+    being ``d_c`` times what it multiplies, times its activation's
+    derivative. With ``cell_clip``, ``d_c`` passes only where the cell
+    update was not clipped.
     """
     sigma_prime = derivative(config.recurrent_activation_fn,
                              "config.recurrent_activation")
     phi_prime = derivative(config.activation_fn, "config.activation")
+    i, f, g, o = values.i, values.f, values.g, values.o
     phi_c = config.activation_fn(values.c)  # φ(c_t)
 
     d_m, d_r = projection_grad(d_h, values.m, params, config)
-    d_z_o = output_gate_grad(d_m, phi_c, values.o, sigma_prime)
-    d_c = cell_grad(d_m, values.o, phi_c, phi_prime, d_c_next)
+    d_z_o = d_m * phi_c * sigma_prime(o)
+    d_c = cell_grad(d_m, o, phi_c, phi_prime, d_c_next)
     if params.p_o is not None:
         d_c = d_c + d_z_o * params.p_o  # the output peephole reads c_t
     if params.V_o is not None:
@@ -440,11 +425,12 @@ def backward_step(
 
     d_c_update = d_c  # gradient of f ⊙ c_prev + i ⊙ g, before any clipping
     if config.cell_clip is not None:
-        c_update = cell_update(values.f, c_prev, values.i, values.g)
+        c_update = cell_update(f, c_prev, i, g)
         d_c_update = d_c * (np.abs(c_update) <= config.cell_clip)
-    d_z_i, d_z_f, d_z_g = cell_gate_grads(d_c_update, c_prev, values,
-                                          sigma_prime, phi_prime)
-    d_c_prev = previous_cell_grad(d_c_update, values.f, d_z_i, d_z_f, params)
+    d_z_i = d_c_update * g * sigma_prime(i)
+    d_z_f = d_c_update * c_prev * sigma_prime(f)
+    d_z_g = d_c_update * i * phi_prime(g)
+    d_c_prev = previous_cell_grad(d_c_update, f, d_z_i, d_z_f, params)
     d_z = np.concatenate([d_z_i, d_z_f, d_z_g, d_z_o], axis=-1)  # (N, 4H)
     return StepGradients(d_z=d_z, d_c=d_c, d_c_prev=d_c_prev, d_r=d_r)
 

@@ -17,12 +17,51 @@ PyTorch                     i, f, g, o          g
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 GATE_ORDER = ("i", "f", "g", "o")
 TF1_GATE_ORDER = ("i", "g", "f", "o")  # TF names the candidate j: blocks i, j, f, o
+
+
+def named_gates(candidate: str, order: Sequence[str] = GATE_ORDER) -> tuple[str, ...]:
+    """The gate ``order`` with the candidate ``g`` called ``candidate``.
+
+    The letters a framework gives its blocks: ``named_gates("c")`` is Keras's
+    ``("i", "f", "c", "o")``, ``named_gates("j", TF1_GATE_ORDER)`` TF 1.x's
+    ``("i", "j", "f", "o")``.
+    """
+    return tuple(candidate if gate == "g" else gate for gate in order)
+
+
+_ORDINALS = {0: "first", 1: "second", -1: "last"}
+
+
+def gate_hidden_size(
+    name: str,
+    array: np.ndarray,
+    axis: int = -1,
+    shape: str = "(..., 4H)",
+    ndim: Optional[int] = None,
+    order: Sequence[str] = GATE_ORDER,
+) -> int:
+    """H, for an array whose ``axis`` holds four gate blocks of H entries each.
+
+    Raises ``ValueError`` naming ``name``, the expected ``shape`` (in the
+    book's letters) and the actual one, unless the array has ``ndim`` axes
+    (any number if ``None``) and ``axis`` is a positive multiple of 4.
+    ``order`` names the blocks in the message, e.g. TF's ``("i", "j", "f", "o")``.
+    """
+    if (ndim is not None and array.ndim != ndim) or array.ndim == 0 or (
+        array.shape[axis] % 4 or not array.shape[axis]
+    ):
+        ordinal = _ORDINALS.get(axis, f"number {axis}")
+        raise ValueError(
+            f"{name}: expected shape {shape}, a {ordinal} axis that is a positive "
+            f"multiple of 4 (one block per gate {', '.join(order)}), got {array.shape}"
+        )
+    return array.shape[axis] // 4
 
 
 def split_gates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -31,10 +70,7 @@ def split_gates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     Works on anything whose last axis holds the four gate blocks in the
     canonical order: pre-activations (N, 4H), a bias (4H,), weights (D, 4H).
     """
-    if z.shape[-1] % 4:
-        raise ValueError(
-            f"z: expected a last axis of 4H (four gate blocks), got shape {z.shape}"
-        )
+    gate_hidden_size("z", z)
     z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)
     return z_i, z_f, z_g, z_o
 

@@ -18,7 +18,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .layout import GATE_ORDER, split_gates  # noqa: F401  (GATE_ORDER re-exported)
+from .layout import GATE_ORDER, gate_hidden_size, split_gates  # noqa: F401  (GATE_ORDER re-exported)
 
 
 class LSTMState(NamedTuple):
@@ -184,6 +184,31 @@ def state_pair(name: str, state, order: Sequence[str] = ("h", "c"),
     return check_list_arg(name, state, 2, expected)
 
 
+def check_units(name: str, value, optional: bool = False) -> Optional[int]:
+    """A layer's size as an ``int``; ``ValueError`` unless it is a positive integer.
+
+    For the mirrors of framework classes (``units``, ``num_units``,
+    ``num_proj``); ``optional`` also lets ``None`` through.
+    """
+    if optional and value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        expected = "a positive integer or None" if optional else "a positive integer"
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return int(value)
+
+
+def built(owner, params: Optional["LSTMParams"]) -> "LSTMParams":
+    """``params``, or a ``ValueError`` saying that ``owner`` has no weights yet.
+
+    For the mirrors of framework classes, whose weights come from
+    ``set_weights`` (or ``build``) after the object is made.
+    """
+    if params is None:
+        raise ValueError(f"{type(owner).__name__}: no weights yet; call set_weights first")
+    return params
+
+
 def checked_array(
     name: str,
     value,
@@ -216,13 +241,8 @@ def check_weights(
     """
     W_name, U_name, b_name = names
     W = as_float_array(W_name, W)
-    if W.ndim != 2 or W.shape[1] % 4 != 0 or W.shape[1] == 0:
-        raise ValueError(
-            f"{W_name}: expected shape (D, 4H), a second axis that is a positive "
-            f"multiple of 4 (one block per gate i, f, g, o), got {W.shape}"
-        )
+    H = gate_hidden_size(W_name, W, axis=1, shape="(D, 4H)", ndim=2)
     check_finite(W_name, W)
-    H = W.shape[1] // 4
     P, P_symbol = (H, "H") if output_size is None else (output_size, "P")
     U = checked_array(U_name, U, (P, 4 * H), (P_symbol, "4H"), W.dtype, W_name)
     if b is not None:

@@ -11,9 +11,10 @@ backend's ``rnn`` loop), including what happens at masked steps:
 * ``go_backwards`` reverses the inputs *and* the mask, and returns the
   outputs in the order they were computed (last time step first).
 
-The loops call :func:`lstm_ref.cell.step` once per time step, so every
-option of the cell (peepholes, projection, clipping, layer normalization)
-unrolls the same way.
+The loops check their inputs once, then call :func:`lstm_ref.cell.step_values`
+(the body of :func:`lstm_ref.lstm_step`) once per time step, so every option of
+the cell (peepholes, projection, clipping, layer normalization) unrolls the
+same way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .cell import DEFAULT_CONFIG, LSTMConfig, check_config, step
+from .cell import DEFAULT_CONFIG, LSTMConfig, check_config, step_values
 from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_dtype, check_list_arg,
                      check_no_overflow, check_sequence_inputs, check_shape)
 
@@ -133,10 +134,10 @@ def lstm_sequence(
 ) -> tuple[np.ndarray, LSTMState]:
     """Run the cell over every time step of a batch of sequences.
 
-    Implements :eq:`eq-unroll`: :func:`lstm_ref.cell.step` at each step,
-    feeding its state to the next, with the masked update
-    :eq:`eq-mask-state` and :eq:`eq-mask-output` when a mask is given, and
-    reading the sequence backwards, :eq:`eq-go-backwards`, if asked to.
+    Implements :eq:`eq-unroll`: the step of :func:`lstm_ref.lstm_step` at
+    each time step, feeding its state to the next, with the masked update
+    (:func:`masked_state`, :func:`masked_output`) when a mask is given, and
+    reading the sequence backwards (:func:`reverse_time`) if asked to.
     Gate blocks of the weights are in the order i, f, g, o.
 
     Parameters
@@ -190,7 +191,7 @@ def lstm_sequence(
     outputs = np.empty((N, T, params.output_size), dtype=params.dtype)  # (N, T, P)
     with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
         for t in range(T):
-            new = step(X[:, t], state, params, config)
+            new = step_values(X[:, t], state, params, config).state
             state = masked_state(new, state, m[:, t])
             y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
             outputs[:, t] = y
@@ -278,7 +279,7 @@ def bidirectional_lstm_sequence(
 
     Implements :eq:`eq-bidirectional`: one layer reads forward, the other
     with ``go_backwards``; the backward outputs are put back in time order
-    and merged with :func:`merge_directions`, :eq:`eq-merge`. As Keras
+    and merged with :func:`merge_directions`. As Keras
     does, masked steps output zeros when whole sequences are returned.
 
     Parameters

@@ -22,8 +22,8 @@ from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, verify
 from lstm_ref.activations import hard_sigmoid_keras2
 from lstm_ref.cell import step_values
 from lstm_ref.conventions.keras import keras_config
-from lstm_ref.fast import (FAST_GATE_ORDER, JACOBIAN_ORDER, STEP_ORDER, BufferPool, FastLSTM,
-                           check_fast_supported, lstm_sequence_fast)
+from lstm_ref.fast import (FAST_GATE_ORDER, JACOBIAN_ORDER, STEP_ORDER, FastLSTM,
+                           Workspace, check_fast_supported, lstm_sequence_fast)
 from lstm_ref.frameworks.tensorflow import keras_lstm_gradients, run_keras_lstm
 from lstm_ref.grad import Gradients, backward, derivative, forward
 
@@ -448,7 +448,7 @@ def test_backward_of_zero_steps_passes_the_final_state_back(rng):
 
 
 def test_backward_keeps_float32_and_every_result_its_own(rng):
-    """Reused buffers (BufferPool) never overwrite a result the caller still holds."""
+    """Without a workspace, no pass overwrites a result the caller still holds."""
     params = random_params(rng, 3, 4, np.float32)
     X = [rng.normal(size=(2, 6, 3)).astype(np.float32) for _ in range(3)]
     d_outputs = rng.normal(size=(2, 6, 4)).astype(np.float32)
@@ -467,23 +467,43 @@ def test_backward_keeps_float32_and_every_result_its_own(rng):
     assert not np.shares_memory(again.d_X, held[1].d_X)
 
 
-def test_buffer_pool_reuses_only_what_nobody_holds():
-    pool = BufferPool()
-    a = pool.empty((3, 4), np.float32)
-    view = a[1:]
-    del a
-    b = pool.empty((3, 4), np.float32)  # the first is still held, through a view
-    assert not np.shares_memory(b, view)
-    del view
-    c = pool.empty((3, 4), np.float32)  # now free again
-    assert c.shape == (3, 4) and c.dtype == np.float32 and c.base is None
-    assert pool.empty((3, 4), np.float64).dtype == np.float64  # dtype is part of the key
-    del b, c
-    arrays = [pool.empty((2,), np.float32) for _ in range(BufferPool.KEEP + 1)]
-    assert len({id(a) for a in arrays}) == BufferPool.KEEP + 1  # all held: all new
-    for n in range(BufferPool.SHAPES + 1):
-        pool.empty((n + 5,), np.float32)
-    assert len(pool._arrays) == BufferPool.SHAPES  # the oldest shape is let go
+def test_workspace_gives_the_same_results_in_reused_memory(rng):
+    """A pass given a Workspace writes into its arrays, as stated: the same numbers,
+    the same memory from call to call, and the backward pass never over the cache it reads."""
+    params = random_params(rng, 3, 4)
+    X, d_outputs = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 4))
+    fast, workspace = FastLSTM(params), Workspace()
+    outputs, state, cache = fast.forward(X)
+    grads = fast.backward(d_outputs, cache)
+    for _ in range(2):  # the second round reuses the first round's memory
+        outputs_ws, state_ws, cache_ws = fast.forward(X, workspace=workspace)
+        grads_ws = fast.backward(d_outputs, cache_ws, workspace=workspace)
+        np.testing.assert_array_equal(outputs_ws, outputs)
+        np.testing.assert_array_equal(state_ws.c, state.c)
+        np.testing.assert_array_equal(cache_ws.jacobians, cache.jacobians)
+        for name, (a, b) in gradient_pairs(grads_ws, grads).items():
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        if _ == 0:
+            first_outputs, first_d_X = outputs_ws, grads_ws.d_X
+    assert np.shares_memory(outputs_ws, first_outputs)
+    assert np.shares_memory(grads_ws.d_X, first_d_X)
+    for array in (cache_ws.jacobians, cache_ws.hidden, cache_ws.inputs):
+        assert not np.shares_memory(array, grads_ws.d_X)
+    np.testing.assert_array_equal(fast(X, workspace=workspace)[0], outputs)
+    assert not np.shares_memory(fast(X)[0], outputs_ws)  # no workspace: arrays of its own
+
+
+def test_workspace_arrays_by_role_shape_and_dtype():
+    workspace = Workspace()
+    a = workspace.empty("hidden", (3, 4), np.float32)
+    assert a.shape == (3, 4) and a.dtype == np.float32
+    assert workspace.empty("hidden", (3, 4), np.float32) is a
+    assert workspace.empty("d_Z", (3, 4), np.float32) is not a  # another role
+    assert workspace.empty("hidden", (3, 4), np.float64).dtype == np.float64  # made again
+    assert workspace.empty("hidden", (2, 4), np.float64).shape == (2, 4)
+    with pytest.raises(TypeError, match=r"workspace: expected an lstm_ref.fast.Workspace or None, "
+                                         r"got dict"):
+        FastLSTM(random_params(np.random.default_rng(0), 3, 2))(np.zeros((1, 2, 3)), workspace={})
 
 
 def test_backward_refuses_what_the_readable_backward_refuses(rng):

@@ -7,7 +7,12 @@ import pytest
 
 from conftest import random_params, random_state
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step, verify
+from lstm_ref.conventions import tf1
+from lstm_ref.conventions.keras import LSTM as KerasLSTM
+from lstm_ref.conventions.keras import LSTMCell as KerasLSTMCell
 from lstm_ref.conventions.keras import from_keras
+from lstm_ref.conventions.torch import from_torch
+from lstm_ref.layout import split_gates
 
 
 @pytest.fixture
@@ -312,3 +317,41 @@ def test_an_overflowing_sequence_says_so():
     state = LSTMState(np.full((1, 1), 1e200), np.full((1, 1), 1e200))
     check_raises(ValueError, r"^h: the step overflowed: inf", lstm_step, X[:, 0], state, params,
                  config)
+
+
+@pytest.mark.parametrize("name, check, array", [
+    ("W", lambda a: LSTMParams(W=a, U=np.zeros((2, 8))), np.zeros((3, 6))),
+    ("weight_ih", lambda a: from_torch(a, np.zeros((8, 2))), np.zeros((6, 3))),
+    ("kernel", lambda a: tf1.from_tf1(a), np.zeros((5, 6))),
+    ("z", split_gates, np.zeros((2, 6))),
+    ("W", lambda a: LSTMParams(W=a, U=np.zeros((2, 8))), np.zeros((3, 0))),
+    ("W", lambda a: LSTMParams(W=a, U=np.zeros((2, 8))), np.zeros(8)),
+])
+def test_every_gate_axis_is_checked_by_one_helper(name, check, array):
+    """The 4H axis: one check (lstm_ref.layout.gate_hidden_size), one message everywhere."""
+    message = check_raises(ValueError, rf"^{name}: expected shape \(", check, array)
+    assert "axis that is a positive multiple of 4 (one block per gate" in message
+    assert f"got {array.shape}" in message
+    if name == "kernel":
+        assert "(one block per gate i, j, f, o)" in message
+
+
+@pytest.mark.parametrize("make, name, optional", [
+    (lambda v: KerasLSTM(v), "units", False),
+    (lambda v: KerasLSTMCell(v), "units", False),
+    (lambda v: tf1.BasicLSTMCell(v), "num_units", False),
+    (lambda v: tf1.LayerNormBasicLSTMCell(v), "num_units", False),
+    (lambda v: tf1.LSTMCell(3, num_proj=v), "num_proj", True),
+])
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "3", True])
+def test_mirrors_refuse_sizes_that_are_not_positive_integers(make, name, optional, bad):
+    expected = "a positive integer or None" if optional else "a positive integer"
+    check_raises(ValueError, rf"^{name}: expected {expected}, got {re.escape(repr(bad))}$",
+                 make, bad)
+
+
+@pytest.mark.parametrize("mirror", [KerasLSTM(2), KerasLSTMCell(2), tf1.BasicLSTMCell(2),
+                                    tf1.LSTMCell(2), tf1.LayerNormBasicLSTMCell(2)])
+def test_mirrors_without_weights_say_so(mirror):
+    check_raises(ValueError, rf"^{type(mirror).__name__}: no weights yet; call set_weights first$",
+                 mirror.get_weights)

@@ -1,8 +1,10 @@
-"""Sphinx extension: every numbered equation → the lstm_ref function that
+"""Sphinx extension: every numbered equation → the one lstm_ref function that
 implements it → the tests that exercise that function.
 
-* An equation is *implemented* by every function, method or class of
-  ``lstm_ref`` whose docstring cites its label as ``:eq:`label```.
+* An equation is *implemented* by the function, method or class of
+  ``lstm_ref`` whose docstring cites its label as ``:eq:`label```: exactly
+  one, so that a reader who searches the label in ``lstm_ref/`` lands on it.
+  No other place in ``lstm_ref/`` may mention the label.
 * A function is *exercised* by a test that names it (a call, an attribute,
   an import), or that names a function of lstm_ref which calls it: the
   package's own call graph is followed, so a test of ``lstm_step`` also
@@ -10,9 +12,9 @@ implements it → the tests that exercise that function.
 
 Both are read from the source with ``ast``, nothing is imported or run. The
 ``traceability-table`` directive shows the result, and the build fails (a
-warning, which ``-W`` makes an error) when a numbered equation has no
-implementation, an implementation no test, or a docstring cites a label no
-page defines.
+warning, which ``-W`` makes an error) when a numbered equation is cited by no
+function or by more than one, is mentioned anywhere else in ``lstm_ref/``, or
+its function has no test, or when a docstring cites a label no page defines.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from lstm_ref_book import reading_order, table
 logger = logging.getLogger(__name__)
 
 _CITATION = re.compile(r":eq:`([^`]+)`")
+_LABEL = re.compile(r"(?<![\w-])eq-[\w-]*\w")  # a label, however it is written
 
 
 @dataclass
@@ -79,6 +82,60 @@ def package_definitions(package_dir: Path) -> list[Definition]:
 
         visit(tree.body, module)
     return definitions
+
+
+def label_mentions(package_dir: Path) -> dict[str, set[str]]:
+    """For each label mentioned anywhere under ``package_dir``, where: the qualified
+    name of the innermost function, method or class around the mention, or the
+    module's name for a mention outside every definition."""
+    mentions = defaultdict(set)
+    root = package_dir.parent
+    for path in sorted(package_dir.rglob("*.py")):
+        module = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        text = path.read_text()
+        spans = []  # (first line, last line, qualname), outer before inner
+
+        def visit(body, prefix):
+            for node in body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    qualname = f"{prefix}.{node.name}"
+                    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                    spans.append((first, node.end_lineno, qualname))
+                    visit(node.body, qualname)
+
+        visit(ast.parse(text, filename=str(path)).body, module)
+        for number, line in enumerate(text.splitlines(), start=1):
+            for label in _LABEL.findall(line):
+                inside = [q for first, last, q in spans if first <= number <= last]
+                mentions[label].add(inside[-1] if inside else module)
+    return mentions
+
+
+def implementers_of(definitions: list["Definition"]) -> dict[str, list["Definition"]]:
+    """The definitions whose docstrings cite each label."""
+    implementers = defaultdict(list)
+    for d in definitions:
+        for label in d.labels:
+            implementers[label].append(d)
+    return implementers
+
+
+def citation_problems(label: str, implementers: list["Definition"],
+                      mentions: set[str]) -> list[str]:
+    """What is wrong with how ``lstm_ref`` cites ``label``: [] when exactly one
+    function cites it and nothing else in the package mentions it."""
+    if not implementers:
+        return [f"equation {label} has no implementing function (cite it as :eq:`{label}` "
+                "in the docstring of the one function whose body computes it)"]
+    names = [d.qualname for d in implementers]
+    if len(names) > 1:
+        return [f"equation {label} is cited by {len(names)} functions ({', '.join(names)}); "
+                "exactly one, the function whose body computes it, may cite it"]
+    others = sorted(mentions - set(names))
+    if others:
+        return [f"equation {label} is implemented by {names[0]} but also mentioned in "
+                f"{', '.join(others)}; refer to {names[0].rsplit('.', 1)[-1]} by name instead"]
+    return []
 
 
 def test_references(tests_dir: Path) -> dict[str, set[str]]:
@@ -206,13 +263,12 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
     references = test_references(root / "tests")
     tests = exercising_tests(definitions, references)
     equations = app.env.get_domain("math").equations  # label -> (docname, number)
-    implementers = defaultdict(list)
-    for d in definitions:
-        for label in d.labels:
-            implementers[label].append(d)
-            if label not in equations:
-                logger.warning(f"traceability: {d.qualname} cites :eq:`{label}`, "
-                               "which no page defines", location=fromdoc)
+    implementers = implementers_of(definitions)
+    mentions = label_mentions(root / "lstm_ref")
+    for label, where in sorted(mentions.items()):
+        if label not in equations:
+            logger.warning(f"traceability: {', '.join(sorted(where))} mentions {label}, "
+                           "which no page defines", location=fromdoc)
 
     order = {doc: k for k, doc in enumerate(reading_order(app))}
     labels = sorted(equations, key=lambda lbl: (order.get(equations[lbl][0], len(order)),
@@ -221,10 +277,10 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
     for label in labels:
         docname = equations[label][0]
         impl = implementers.get(label, [])
-        if not impl:
-            missing += 1
-            logger.warning(f"traceability: equation {label} ({docname}) has no implementing "
-                           "function (cite it as :eq:`...` in a docstring)", location=docname)
+        problems = citation_problems(label, impl, mentions.get(label, set()))
+        for problem in problems:
+            logger.warning(f"traceability: {problem}", location=docname)
+        missing += bool(problems)
         test_cells = []
         for d in impl:
             found = tests.get(d.qualname, set())
@@ -242,8 +298,9 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
             _entry(*test_cells or [_para(nodes.Text("—"))]),
         ])
     summary = nodes.paragraph(text=(
-        f"{len(labels)} numbered equations, {len(labels) - missing} of them implemented, "
-        f"in {_count(len({equations[lbl][0] for lbl in labels}), 'page')}; the suite has "
+        f"{len(labels)} numbered equations in "
+        f"{_count(len({equations[lbl][0] for lbl in labels}), 'page')}, "
+        f"{len(labels) - missing} of them implemented by exactly one function each; the suite has "
         f"{len(references)} tests."))
     headers = ["equation", "defined in", "implemented by", "tests that exercise it"]
     result = table(headers, rows, [10, 22, 30, 38], css_class="lstm-ref-trace")

@@ -54,7 +54,7 @@ import numpy as np
 
 from .. import __version__, verify
 from ..cell import preactivations
-from ..fast import FastCache, FastLSTM
+from ..fast import FastCache, FastLSTM, Workspace
 from ..grad import backward, forward
 from ..params import LSTMParams
 from ..sequence import lstm_sequence
@@ -155,7 +155,7 @@ def problem(size: Size, dtype=np.float32, seed: int = 0) -> tuple[np.ndarray, LS
 
 
 def matmul_lower_bound(
-    fast: FastLSTM, X: np.ndarray, hidden: np.ndarray
+    fast: FastLSTM, X: np.ndarray, hidden: np.ndarray, workspace: Optional[Workspace] = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Only the matrix multiplies of a forward pass: the time no implementation beats.
 
@@ -174,6 +174,8 @@ def matmul_lower_bound(
     X : ndarray, shape (N, T, D)
     hidden : ndarray, shape (N, T, H)
         Hidden states to multiply (a forward pass's outputs).
+    workspace : Workspace, optional
+        Passed to the input projection, as the timed passes pass theirs.
 
     Returns
     -------
@@ -183,7 +185,7 @@ def matmul_lower_bound(
         The last product, ``h_{T-1} U``, in the same layout.
     """
     N, T, _ = X.shape
-    Z_x = fast.input_projection(X)  # (4, T, N, H)
+    Z_x = fast.input_projection(X, workspace=workspace)  # (4, T, N, H)
     z = np.empty_like(Z_x[:, 0])  # (4, N, H)
     h = np.zeros_like(hidden[:, 0])  # h_0
     for t in range(T):
@@ -193,7 +195,8 @@ def matmul_lower_bound(
 
 
 def matmul_lower_bound_backward(
-    fast: FastLSTM, X: np.ndarray, cache: FastCache, d_Z: np.ndarray
+    fast: FastLSTM, X: np.ndarray, cache: FastCache, d_Z: np.ndarray,
+    workspace: Optional[Workspace] = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """Only the matrix multiplies of a forward and a backward pass.
 
@@ -215,6 +218,8 @@ def matmul_lower_bound_backward(
     d_Z : ndarray, shape (T, N, 4H)
         Gradients of the pre-activations, gate blocks i, f, g, o
         (:meth:`~lstm_ref.fast.FastLSTM.preactivation_grads`).
+    workspace : Workspace, optional
+        Passed to the multiplies that take one, as the timed passes pass theirs.
 
     Returns
     -------
@@ -224,10 +229,10 @@ def matmul_lower_bound_backward(
     d_b : ndarray, shape (4H,), or None
         What these multiplies compute: the gradients, given ``d_Z``.
     """
-    matmul_lower_bound(fast, X, cache.outputs)
+    matmul_lower_bound(fast, X, cache.outputs, workspace)
     recurrent_grad_multiplies(fast, d_Z)
     d_W, d_U, d_b = fast.weight_grads(cache, d_Z)
-    return fast.input_grads(d_Z), d_W, d_U, d_b
+    return fast.input_grads(d_Z, workspace), d_W, d_U, d_b
 
 
 def recurrent_grad_multiplies(fast: FastLSTM, d_Z: np.ndarray) -> None:
@@ -281,8 +286,8 @@ def time_runs(
     the timed samples, in a row. Runs do not take turns call by call: the
     worker threads of PyTorch (OpenMP), TensorFlow and OpenBLAS keep
     spinning for a while after a call and slow down whatever runs next
-    (measured here, the fast path took 1.4 times as long right after
-    PyTorch's LSTM as before it); the pause lets them go to sleep, and the
+    (the fast path right after PyTorch's LSTM, for one); the pause lets them
+    go to sleep, and the
     warm-up wakes the run's own threads and caches again. A sample is the
     mean of as many consecutive calls as fill ``min_sample`` seconds, as
     ``timeit`` does, so that a call of a millisecond is not timed alone
@@ -312,8 +317,8 @@ def time_runs(
 
 # The timed runs are float32, and float32 implementations that sum the D + H
 # products of a step in different orders (blocked BLAS, oneDNN) drift apart by
-# a few float32 ulps per step: up to 1.6e-6 over T = 200 steps at H = 512
-# (PyTorch). A wrong gate order, bias or transpose gives errors near 0.1, so
+# a few float32 ulps per step, past 1e-6 over the longest sequences of the
+# sweep. A wrong gate order, bias or transpose gives errors near 0.1, so
 # 1e-5 still catches every real mistake; the tight float64 bar (1e-12) is
 # applied to every contender first, by verify_contenders.
 FLOAT32_TOLERANCE = 1e-5
@@ -402,18 +407,20 @@ def _readable(X, params, outputs):
 
 def _fast(X, params, outputs):
     # Prepared once, as a framework's layer holds its weights before it is timed;
-    # profile_fast reports what preparing costs.
-    fast = FastLSTM(params)
-    return lambda: fast(X)[0], _outputs
+    # profile_fast reports what preparing costs. Repeated calls, done with each
+    # result before the next: one workspace for all (a framework's allocator
+    # keeps its memory too).
+    fast, workspace = FastLSTM(params), Workspace()
+    return lambda: fast(X, workspace=workspace)[0], _outputs
 
 
 def _lower_bound(X, params, outputs):
-    fast = FastLSTM(params)
+    fast, workspace = FastLSTM(params), Workspace()
 
     def last_preactivation(answer):  # x_T W + b + h_{T-1} U, gates i, f, g, o
         Z_x, z = answer
         return fast.to_canonical(Z_x[:, -1] + z)
-    return lambda: matmul_lower_bound(fast, X, outputs), last_preactivation
+    return lambda: matmul_lower_bound(fast, X, outputs, workspace), last_preactivation
 
 
 def _keras(compiled: bool) -> Contender:
@@ -490,20 +497,21 @@ def _readable_backward(X, params, reference):
 
 
 def _fast_backward(X, params, reference):
-    fast = FastLSTM(params)
+    fast, workspace = FastLSTM(params), Workspace()
     d_outputs = np.ones(X.shape[:2] + (params.hidden_size,), params.dtype)
-    return lambda: fast.backward(d_outputs, fast.forward(X)[2]), _gradient_dict
+    return (lambda: fast.backward(d_outputs, fast.forward(X, workspace=workspace)[2],
+                                  workspace=workspace), _gradient_dict)
 
 
 def _lower_bound_backward(X, params, reference):
-    fast = FastLSTM(params)
+    fast, workspace = FastLSTM(params), Workspace()
     outputs, _, cache = fast.forward(X)
     # The backward pass's own d_Z, so that the multiplies compute the gradients.
     d_Z = fast.preactivation_grads(np.ones_like(outputs), cache).d_Z.copy()
 
     def gradients(answer):
         return dict(zip(GRADIENT_NAMES, answer))
-    return lambda: matmul_lower_bound_backward(fast, X, cache, d_Z), gradients
+    return lambda: matmul_lower_bound_backward(fast, X, cache, d_Z, workspace), gradients
 
 
 def _keras_backward(compiled: bool) -> Contender:
@@ -685,7 +693,7 @@ def profile_fast(
     ``lower_bound - input_projection``.
     """
     X, params = problem(size, dtype)
-    fast = FastLSTM(params)
+    fast, workspace = FastLSTM(params), Workspace()
     outputs = fast(X)[0]
     N, T, D = X.shape
     W = fast.W  # (4, D, H), gates i, f, o, g
@@ -700,9 +708,9 @@ def profile_fast(
     verify.compare({"x_t W + b": (per_step(), fast.input_projection(X))},
                    against="the input projection in one multiply",
                    tolerance=FLOAT32_TOLERANCE if np.dtype(dtype) == np.float32 else None)
-    runs = {"fast": lambda: fast(X), "prepare": lambda: FastLSTM(params),
-            "lower_bound": lambda: matmul_lower_bound(fast, X, outputs),
-            "input_projection": lambda: fast.input_projection(X),
+    runs = {"fast": lambda: fast(X, workspace=workspace), "prepare": lambda: FastLSTM(params),
+            "lower_bound": lambda: matmul_lower_bound(fast, X, outputs, workspace),
+            "input_projection": lambda: fast.input_projection(X, workspace=workspace),
             "input_projection_per_step": per_step}
     seconds = time_runs(list(runs.values()), repeats, settle)
     profile = {name: statistics.median(s) for name, s in zip(runs, seconds)}
@@ -738,27 +746,26 @@ def profile_backward(
     ``"forward_multiplies"`` (:func:`matmul_lower_bound`), ``"loop"``
     (:meth:`~lstm_ref.fast.FastLSTM.preactivation_grads`),
     ``"recurrent_grads"`` (its T multiplies alone), ``"weight_grads"`` and
-    ``"input_grads"`` (the multiplies after the loop), and
-    ``"total_fresh_memory"``: the total with a :class:`~lstm_ref.fast.BufferPool`
-    that keeps nothing, so that every large array is fresh memory. The
+    ``"input_grads"`` (the multiplies after the loop), all of them given
+    one :class:`~lstm_ref.fast.Workspace`, and ``"total_fresh_memory"``:
+    the total given none, so that every large array is fresh memory. The
     elementwise work of the backward loop is ``loop - recurrent_grads``.
     """
     X, params = problem(size, dtype)
-    fast = FastLSTM(params)
-    outputs, _, cache = fast.forward(X)
+    fast, ws = FastLSTM(params), Workspace()
+    outputs, _, cache = fast.forward(X)  # kept: no workspace
     d_outputs = np.ones_like(outputs)
-    d_Z = fast.preactivation_grads(d_outputs, cache).d_Z.copy()
-    fresh = FastLSTM(params)
-    fresh._buffers.KEEP = 0  # hands out fresh memory every time
-    runs = {"total": lambda: fast.backward(d_outputs, fast.forward(X)[2]),
-            "forward": lambda: fast.forward(X), "forward_only": lambda: fast(X),
-            "forward_multiplies": lambda: matmul_lower_bound(fast, X, outputs),
-            "loop": lambda: fast.preactivation_grads(d_outputs, cache),
+    d_Z = fast.preactivation_grads(d_outputs, cache).d_Z
+    runs = {"total": lambda: fast.backward(d_outputs, fast.forward(X, workspace=ws)[2],
+                                           workspace=ws),
+            "forward": lambda: fast.forward(X, workspace=ws),
+            "forward_only": lambda: fast(X, workspace=ws),
+            "forward_multiplies": lambda: matmul_lower_bound(fast, X, outputs, ws),
+            "loop": lambda: fast.preactivation_grads(d_outputs, cache, workspace=ws),
             "recurrent_grads": lambda: recurrent_grad_multiplies(fast, d_Z),
             "weight_grads": lambda: fast.weight_grads(cache, d_Z),
-            "input_grads": lambda: fast.input_grads(d_Z),
-            "total_fresh_memory": lambda: fresh.backward(d_outputs,
-                                                         fresh.forward(X)[2])}
+            "input_grads": lambda: fast.input_grads(d_Z, workspace=ws),
+            "total_fresh_memory": lambda: fast.backward(d_outputs, fast.forward(X)[2])}
     seconds = time_runs(list(runs.values()), repeats, settle)
     return {name: statistics.median(s) for name, s in zip(runs, seconds)}
 

@@ -36,7 +36,8 @@ import numpy as np
 
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
-from ..params import LSTMParams, LSTMState, check_list_arg, check_weights, state_pair, zero_state
+from ..params import (LSTMParams, LSTMState, built, check_list_arg, check_units, check_weights,
+                      state_pair, zero_state)
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -137,9 +138,7 @@ class LSTMCell:
     def __init__(self, units: int, activation: str = "tanh",
                  recurrent_activation: str = "sigmoid", use_bias: bool = True,
                  unit_forget_bias: bool = True, keras_version: int = 3):
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"units: expected a positive integer, got {units!r}")
-        self.units = int(units)
+        self.units = check_units("units", units)
         self.use_bias = use_bias
         self.unit_forget_bias = unit_forget_bias
         self.config = keras_config(activation, recurrent_activation, keras_version)
@@ -178,9 +177,7 @@ class LSTMCell:
         return to_keras(self._built())
 
     def _built(self) -> LSTMParams:
-        if self.params is None:
-            raise ValueError(f"{type(self).__name__}: no weights yet; call set_weights first")
-        return self.params
+        return built(self, self.params)
 
     def __call__(self, inputs, states):
         """One step from ``states = [h, c]``; returns ``(h, [h, c])``."""

@@ -28,8 +28,12 @@ import numpy as np
 
 from ..activations import Activation, sigmoid
 from ..cell import StepValues, cell_update, hidden_state
-from ..layout import concat_kernel, split_concat_kernel, split_gates
+from ..layout import concat_kernel, named_gates, split_concat_kernel, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array, check_shape, check_step_inputs
+
+
+# The canonical gate order in colah's letters: his candidate is C (C̃).
+GATE_NAMES = named_gates("C")
 
 
 class PerGateParams(NamedTuple):
@@ -74,9 +78,10 @@ def gate_layer(
 def per_gate_step(x: np.ndarray, state: LSTMState, weights: PerGateParams) -> StepValues:
     """One LSTM step computed gate by gate, with four matrix products.
 
-    Implements :eq:`eq-forget-gate`, :eq:`eq-input-gate`, :eq:`eq-candidate`,
-    :eq:`eq-cell-update`, :eq:`eq-output-gate` and :eq:`eq-hidden` in the
-    order colah's diagrams draw them. The fused form
+    The gates (:func:`gate_layer`), the cell update
+    (:func:`lstm_ref.cell.cell_update`) and the hidden state
+    (:func:`lstm_ref.cell.hidden_state`) in the order colah's diagrams draw
+    them. The fused form
     (:func:`from_per_gate`, then :func:`lstm_ref.lstm_step`) computes the same
     step with one matrix product.
 
@@ -136,8 +141,8 @@ def from_per_gate(weights: PerGateParams) -> LSTMParams:
             check_shape(name, value, (rows, H), ("D+H", "H"))
         else:
             check_shape(name, value, (H,), ("H",))
-    kernel = np.concatenate([arrays[n] for n in ("W_i", "W_f", "W_C", "W_o")], axis=1)
-    bias = np.concatenate([arrays[n] for n in ("b_i", "b_f", "b_C", "b_o")])
+    kernel = np.concatenate([arrays[f"W_{gate}"] for gate in GATE_NAMES], axis=1)
+    bias = np.concatenate([arrays[f"b_{gate}"] for gate in GATE_NAMES])
     W, U = split_concat_kernel(kernel, rows - H)
     return LSTMParams(W=W, U=U, b=bias)
 
@@ -145,15 +150,15 @@ def from_per_gate(weights: PerGateParams) -> LSTMParams:
 def to_per_gate(params: LSTMParams) -> PerGateParams:
     """Split canonical parameters (no peepholes, projection or layer norm) per gate.
 
-    The inverse of :func:`from_per_gate`, :eq:`eq-stacked-gates` read from
-    right to left: ``W_f`` is the f block of ``W`` stacked on that of ``U``,
-    shape (D+H, H). A missing bias becomes zeros.
+    The inverse of :func:`from_per_gate`, its equation read from right to
+    left: ``W_f`` is the f block of ``W`` stacked on that of ``U``, shape
+    (D+H, H). A missing bias becomes zeros.
     """
     extras = params.extras()
     if extras:
         raise ValueError(f"params: the per-gate form has no {', '.join(extras)}")
     kernel = concat_kernel(params.W, params.U)
     b = params.b if params.b is not None else np.zeros(4 * params.hidden_size, params.dtype)
-    W_i, W_f, W_C, W_o = split_gates(kernel)
-    b_i, b_f, b_C, b_o = split_gates(b)
-    return PerGateParams(W_f=W_f, b_f=b_f, W_i=W_i, b_i=b_i, W_C=W_C, b_C=b_C, W_o=W_o, b_o=b_o)
+    blocks = {f"{kind}_{gate}": block for kind, array in (("W", kernel), ("b", b))
+              for gate, block in zip(GATE_NAMES, split_gates(array))}
+    return PerGateParams(**blocks)

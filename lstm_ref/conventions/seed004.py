@@ -27,8 +27,12 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from ..cell import lstm_step
-from ..layout import split_gates
+from ..layout import named_gates, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array
+
+
+# The canonical gate order in the exercise's letters: its candidate is c.
+GATE_NAMES = named_gates("c")
 
 
 class ExerciseWeights(NamedTuple):
@@ -65,7 +69,7 @@ def init_weights(
     D, H = n_features, n_hidden
     shapes = dict(w=(D, H), u=(H, H), b=(H,))
     weights = {}
-    for gate in "icfo":
+    for gate in "icfo":  # the exercise's order of drawing, not a gate order
         for kind in "wub":
             weights[f"{kind}_{gate}"] = rng.random(shapes[kind])
     weights["v_o"] = rng.random((H, H))
@@ -76,7 +80,7 @@ def init_weights(
 def to_params(weights: ExerciseWeights) -> tuple[LSTMParams, np.ndarray, np.ndarray]:
     """The recurrence as canonical parameters, and the read-out ``(w_h, b_h)``."""
     stack = lambda kind: np.concatenate(  # noqa: E731  gate blocks i, f, g(=c), o
-        [getattr(weights, f"{kind}_{gate}") for gate in "ifco"], axis=-1
+        [getattr(weights, f"{kind}_{gate}") for gate in GATE_NAMES], axis=-1
     )
     params = LSTMParams(W=stack("w"), U=stack("u"), b=stack("b"), V_o=weights.v_o)
     w_h = as_float_array("w_h", weights.w_h)
@@ -93,9 +97,9 @@ def from_params(params: LSTMParams, w_h: np.ndarray, b_h: np.ndarray) -> Exercis
     """The exercise's weights from canonical parameters with an output peephole ``V_o``."""
     if params.V_o is None or params.b is None:
         raise ValueError("params: the exercise's cell needs a bias b and an output peephole V_o")
-    blocks = {kind: dict(zip("ifco", split_gates(a)))
-              for kind, a in (("w", params.W), ("u", params.U), ("b", params.b))}
-    named = {f"{kind}_{gate}": blocks[kind][gate] for kind in "wub" for gate in "icfo"}
+    named = {f"{kind}_{gate}": block
+             for kind, a in (("w", params.W), ("u", params.U), ("b", params.b))
+             for gate, block in zip(GATE_NAMES, split_gates(a))}
     return ExerciseWeights(**named, v_o=params.V_o, w_h=w_h, b_h=b_h)
 
 

@@ -34,10 +34,14 @@ import numpy as np
 
 from ..activations import get_activation, sigmoid
 from ..cell import LSTMConfig, lstm_step
-from ..layout import GATE_ORDER, TF1_GATE_ORDER, concat_kernel, reorder_gates, split_concat_kernel, split_gates
-from ..params import (LSTMParams, LSTMState, as_float_array, check_finite, check_shape,
-                      checked_array, fold_forget_bias, state_pair)  # noqa: F401  (a TF 1.x porting step, also here)
+from ..layout import (GATE_ORDER, TF1_GATE_ORDER, concat_kernel, gate_hidden_size, named_gates,
+                      reorder_gates, split_concat_kernel, split_gates)
+from ..params import (LSTMParams, LSTMState, as_float_array, built, check_finite, check_shape,
+                      check_units, checked_array, fold_forget_bias,  # noqa: F401  (re-exported)
+                      state_pair)
 
+# TF's letters for its blocks, in its order: the candidate is j.
+TF1_GATE_NAMES = named_gates("j", TF1_GATE_ORDER)
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.
 NORM_SCOPES = {"i": "input", "g": "transform", "f": "forget", "o": "output"}
 
@@ -91,12 +95,8 @@ def from_tf1(
         to i, f, g, o. Nothing is rounded: ``to_tf1`` gives back the same arrays.
     """
     kernel = as_float_array("kernel", kernel)
-    if kernel.ndim != 2 or kernel.shape[1] % 4 or not kernel.shape[1]:
-        raise ValueError(
-            "kernel: expected shape (D + P, 4H), a second axis that is a positive "
-            f"multiple of 4 (blocks i, j, f, o), got {kernel.shape}"
-        )
-    H = kernel.shape[1] // 4
+    H = gate_hidden_size("kernel", kernel, axis=1, shape="(D + P, 4H)", ndim=2,
+                         order=TF1_GATE_NAMES)
     P = H
     if projection_kernel is not None:
         projection_kernel = as_float_array("projection_kernel", projection_kernel)
@@ -294,9 +294,7 @@ class _TF1Cell:
     _weight_names: Sequence[str] = ("kernel", "bias")
 
     def __init__(self, num_units: int, config: LSTMConfig, state_is_tuple: bool = True):
-        if not isinstance(num_units, (int, np.integer)) or num_units < 1:
-            raise ValueError(f"num_units: expected a positive integer, got {num_units!r}")
-        self.num_units = int(num_units)
+        self.num_units = check_units("num_units", num_units)
         self.config = config
         self.state_is_tuple = state_is_tuple
         self.params: Optional[LSTMParams] = None
@@ -336,9 +334,7 @@ class _TF1Cell:
         return [variables[name] for name in self.weight_names()]
 
     def _built(self) -> LSTMParams:
-        if self.params is None:
-            raise ValueError(f"{type(self).__name__}: no weights yet; call set_weights first")
-        return self.params
+        return built(self, self.params)
 
     def zero_state(self, batch_size: int, dtype) -> LSTMStateTuple | np.ndarray:
         """All-zero state for a batch, in this cell's state convention."""
@@ -371,9 +367,9 @@ class BasicLSTMCell(_TF1Cell):
     """``tf.compat.v1.nn.rnn_cell.BasicLSTMCell`` in NumPy.
 
     Weights ``[kernel (D + H, 4H), bias (4H,)]``, gate blocks i, j, f, o
-    (:eq:`eq-tf1-kernel`); ``forget_bias`` added to the forget gate at every
-    step (:eq:`eq-forget-bias`); ``activation`` used for both the candidate
-    and the cell output.
+    (converted by :func:`from_tf1`); ``forget_bias`` added to the forget gate
+    at every step (:func:`lstm_ref.cell.add_forget_bias`); ``activation``
+    used for both the candidate and the cell output.
 
     Examples
     --------
@@ -414,10 +410,8 @@ class LSTMCell(_TF1Cell):
                             cell_clip=cell_clip, proj_clip=proj_clip if num_proj else None)
         super().__init__(num_units, config, state_is_tuple)
         self.activation = activation
-        if num_proj is not None and (not isinstance(num_proj, (int, np.integer)) or num_proj < 1):
-            raise ValueError(f"num_proj: expected a positive integer or None, got {num_proj!r}")
         self.use_peepholes = use_peepholes
-        self.num_proj = num_proj
+        self.num_proj = check_units("num_proj", num_proj, optional=True)
 
     @property
     def output_size(self) -> int:

@@ -29,6 +29,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..layout import gate_hidden_size
 from ..params import LSTMParams, as_float_array, check_finite, checked_array
 
 
@@ -66,13 +67,8 @@ def from_torch(
     (3, 2, 2.0)
     """
     weight_ih = as_float_array("weight_ih", weight_ih)
-    if weight_ih.ndim != 2 or weight_ih.shape[0] % 4 != 0 or weight_ih.shape[0] == 0:
-        raise ValueError(
-            "weight_ih: expected shape (4H, D), a first axis that is a positive "
-            f"multiple of 4 (one block per gate i, f, g, o), got {weight_ih.shape}"
-        )
+    H = gate_hidden_size("weight_ih", weight_ih, axis=0, shape="(4H, D)", ndim=2)
     check_finite("weight_ih", weight_ih)
-    H = weight_ih.shape[0] // 4
     weight_hh = checked_array(
         "weight_hh", weight_hh, (4 * H, H), ("4H", "H"), weight_ih.dtype, "weight_ih"
     )

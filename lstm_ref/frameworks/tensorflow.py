@@ -25,6 +25,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..activations import CONTRIB_LAYER_NORM_EPSILON
 from ..conventions import tf1
 from ..conventions.keras import to_keras
 from ..params import LSTMParams, LSTMState, zero_state
@@ -279,9 +280,6 @@ def _from_tf_state(state):
 # ---------------------------------------------------------------------------
 # LayerNormBasicLSTMCell (tf.contrib, gone from TF 2), transcribed into TF 2 ops
 
-# tf.contrib.layers.layer_norm hard-codes this epsilon (for float32 and float64).
-CONTRIB_LAYER_NORM_EPSILON = 1e-12
-
 
 def run_layer_norm_cell_tf(cell: "tf1.LayerNormBasicLSTMCell", inputs: np.ndarray, state,
                            candidate_mask: Optional[np.ndarray] = None):
@@ -291,8 +289,8 @@ def run_layer_norm_cell_tf(cell: "tf1.LayerNormBasicLSTMCell", inputs: np.ndarra
     TensorFlow. This is its ``call`` line by line, with each layer
     normalization done as ``tf.contrib.layers.layer_norm`` did it
     (``tf.nn.moments`` over the units, then ``tf.nn.batch_normalization`` with
-    ``variance_epsilon=1e-12``) and the dropout of TF 1.x (``g / keep_prob *
-    mask``, the mask given instead of drawn). It reads the weights of the NumPy
+    ``variance_epsilon=CONTRIB_LAYER_NORM_EPSILON``) and the dropout of TF 1.x
+    (``g / keep_prob * mask``, the mask given instead of drawn). It reads the weights of the NumPy
     mirror ``cell`` by TF's variable names, so the two can be compared on any
     weights, gains and shifts.
 

@@ -22,6 +22,7 @@ from lstm_ref.conventions import tf1
 from lstm_ref.conventions.keras import LSTM as KerasLSTM
 from lstm_ref.conventions.keras import Bidirectional, to_keras
 from lstm_ref.conventions.keras import LSTMCell as KerasLSTMCell
+from lstm_ref.conventions.per_gate import per_gate_step, to_per_gate
 from lstm_ref.fast import FastLSTM, lstm_sequence_fast
 from lstm_ref.grad import backward, forward
 from lstm_ref.sequence import bidirectional_lstm_sequence, stacked_lstm_sequence
@@ -83,6 +84,12 @@ def tf1_cell_mirror(X, params, state0):
     return [output, *state]
 
 
+def per_gate_mirror(X, params, state0):
+    """colah's per-gate form: one step, from weights converted to it."""
+    values = per_gate_step(at_step(X, 0), state0, to_per_gate(params))
+    return [values.h, values.c]
+
+
 ENTRY_POINTS = {
     "lstm_sequence": lambda X, p, s: [*lstm_sequence(X, p, initial_state=s)[:1],
                                       *lstm_sequence(X, p, initial_state=s)[1]],
@@ -102,10 +109,16 @@ ENTRY_POINTS = {
     "keras.LSTMCell mirror": keras_cell_mirror,
     "keras.Bidirectional mirror": keras_bidirectional_mirror,
     "tf1.LSTMCell mirror": tf1_cell_mirror,
+    "per_gate_step": per_gate_mirror,
 }
 # The mirrors of single steps and of Keras layers need a time step to read.
 NEEDS_A_STEP = {"keras.LSTM mirror", "keras.LSTMCell mirror", "keras.Bidirectional mirror",
-                "tf1.LSTMCell mirror"}
+                "tf1.LSTMCell mirror", "per_gate_step"}
+# Those whose weights act on concat([x, h]) and so refuse D = 0, with their message.
+NEEDS_AN_INPUT = {
+    "tf1.LSTMCell mirror": r"^kernel: expected shape \(D \+ P, 4H\) with D >= 1",
+    "per_gate_step": r"^W_f: expected shape \(D\+H, H\) with D >= 1",
+}
 # Entry points whose results are the sequence itself (for the T = 0 check).
 SEQUENCE_RESULTS = {"lstm_sequence", "lstm_sequence_fast"}
 
@@ -131,8 +144,8 @@ def check_shapes(results, N, T, H):
                          ids=["N=0", "T=0", "H=1", "D=0"])
 def test_edge_sizes(name, N, T, D, H):
     X, params, state0 = problem(N, T, D, H)
-    if D == 0 and name == "tf1.LSTMCell mirror":  # TF's kernel needs input rows
-        with pytest.raises(ValueError, match=r"^kernel: expected shape \(D \+ P, 4H\) with D >= 1"):
+    if D == 0 and name in NEEDS_AN_INPUT:  # one matrix over [x, h] needs rows for x
+        with pytest.raises(ValueError, match=NEEDS_AN_INPUT[name]):
             ENTRY_POINTS[name](X, params, state0)
         return
     if T == 0 and name in NEEDS_A_STEP:

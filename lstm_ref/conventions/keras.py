@@ -50,6 +50,10 @@ def from_keras(
 ) -> LSTMParams:
     """Canonical parameters from a Keras LSTM's weights.
 
+    The weights only: a layer's activations are not among them. Run the
+    result with :func:`keras_config` of the layer's activations, or read both
+    from the layer with :func:`from_keras_layer`.
+
     Parameters
     ----------
     kernel : ndarray, shape (D, 4H)

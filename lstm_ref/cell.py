@@ -334,10 +334,12 @@ def step_values(
     The body of the LSTM, for loops that checked their inputs once
     (:func:`lstm_step` checks them, then calls this). It applies the
     functions above in order, the optional ones where ``params`` and
-    ``config`` ask for them, and computes the gates themselves:
-    :eq:`eq-gates`, ``i = σ(z_i)``, ``f = σ(z_f)``, ``g = φ(z_g)``,
-    ``o = σ(z_o)``, each on its block of the pre-activations once the
-    forget bias and the peepholes that feed it are added.
+    ``config`` ask for them, and computes the gates itself.
+
+    Implements :eq:`eq-gates`: ``i = σ(z_i)``, ``f = σ(z_f)``,
+    ``g = φ(z_g)``, ``o = σ(z_o)``, each on its block of the
+    pre-activations once the forget bias and the peepholes that feed it are
+    added.
     """
     sigma, phi = config.recurrent_activation_fn, config.activation_fn
     c_prev = state.c

@@ -1,8 +1,9 @@
 """Weight layouts: where each gate's block lives, and how frameworks differ.
 
-Every fact about layouts is here, once: the canonical gate order, splitting
-the 4H axis into gates, reordering gate blocks between frameworks, and
-splitting a kernel that acts on ``concat([x, h])`` into its input and
+Every fact about layouts is here, once: the canonical gate order and each
+framework's letters for it, the check that an axis holds four gate blocks,
+splitting the 4H axis into gates, reordering gate blocks between frameworks,
+and splitting a kernel that acts on ``concat([x, h])`` into its input and
 recurrent parts.
 
 ==========================  ==================  ======================

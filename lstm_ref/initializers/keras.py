@@ -40,11 +40,9 @@ The random numbers are bit for bit TensorFlow's (:mod:`lstm_ref.initializers.phi
 The QR decomposition is not: TensorFlow uses Eigen's Householder QR, NumPy
 LAPACK's (OpenBLAS), which block and sum in different orders and so round
 differently. Here the QR is computed in float64, also for float32 (NumPy
-would do so anyway), and rounded to the dtype. Measured
-against Keras, recurrent kernels (H, 4H) for H = 1 ... 512, six seeds each:
-the orthogonal matrix differs by at most 5.8e-16 in float64 and 2.9e-7 in
-float32 (TensorFlow's own float32 QR rounding: a few units in the last
-place); 6-60% of the entries are equal. The kernel and the bias are
+would do so anyway), and rounded to the dtype, so the orthogonal matrix
+agrees with Keras's to a few units in the last place, not bit for bit (the
+tests and the book measure by how much). The kernel and the bias are
 identical, and TensorFlow's QR applied to our normal matrix gives Keras's
 recurrent kernel exactly.
 """
@@ -161,10 +159,9 @@ def orthogonal(shape: Shape, seed: int, dtype=np.float32, gain: float = 1.0) -> 
     Returns
     -------
     ndarray of ``dtype``, shape ``shape``
-        Within 6e-16 (float64) or 3e-7 (float32) of Keras's, measured for
-        ``(H, 4H)`` up to H = 512: the normal matrix is TensorFlow's
-        exactly, the QR decomposition is LAPACK's (in float64) instead of
-        Eigen's.
+        Keras's to a few units in the last place: the normal matrix is
+        TensorFlow's exactly, the QR decomposition is LAPACK's (in float64)
+        instead of Eigen's.
     """
     shape, dtype = check_shape_arg(shape), check_float_dtype(dtype)
     if len(shape) < 2:

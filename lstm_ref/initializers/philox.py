@@ -25,18 +25,16 @@ Steps 1-3 are exact integer and bit manipulation, and step 4 is two IEEE
 operations, so :func:`stateless_uniform` equals TensorFlow's bit for bit.
 The normals also need ``log``, ``sin`` and ``cos``. TensorFlow's CPU kernel
 takes them from the C math library (``logf`` and ``sincosf`` in float32,
-``log`` and ``sincos`` in float64), and NumPy's own versions round
-differently in the last bit now and then: measured over a million normals,
-``np.log`` changes 0.16% of the float64 ones, NumPy's float32 functions 22%
-of the float32 ones, and float64 functions rounded to float32 still 1.5%.
-So :func:`stateless_normal` calls the same C functions: in float64 through
+``log`` and ``sincos`` in float64), and NumPy's own versions (and float64
+functions rounded to float32) round differently in the last bit now and
+then. So :func:`stateless_normal` calls the same C functions: in float64 through
 Python's :mod:`math` (which wraps C's ``log``, ``sin`` and ``cos``; glibc's
 ``sincos`` returns exactly ``sin`` and ``cos``), in float32 through
 :mod:`ctypes` (Python has no float32 ``logf``). Where the C library cannot
-be loaded, float32 falls back to float64 functions rounded to float32 (those
-1.5%, each off by at most 3 units in the last place);
+be loaded, float32 falls back to float64 functions rounded to float32 (a
+few of the normals then differ by a few units in the last place);
 :func:`c_float_math_available` says which path is in use. The C calls run
-one value at a time, about a microsecond each: fine for weight matrices,
+one value at a time: fine for weight matrices,
 slow for millions of numbers.
 
 Only ``"philox"`` (what ``alg="auto_select"`` picks on CPU and GPU) is
@@ -336,8 +334,8 @@ def c_float_math_available() -> bool:
 
     True on Linux (glibc), where TensorFlow's CPU kernels call the same
     functions and float32 normals match bit for bit; False where the library
-    cannot be loaded, and about 1.5% of float32 normals differ by a few
-    units in the last place.
+    cannot be loaded, and some float32 normals differ by a few units in the
+    last place.
     """
     return _c_float_math() is not None
 

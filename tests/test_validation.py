@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import random_params, random_state
+from conftest import check_raises, random_params, random_state
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step, verify
 from lstm_ref.conventions import tf1
 from lstm_ref.conventions.keras import LSTM as KerasLSTM
@@ -23,12 +23,6 @@ def params(rng):
 @pytest.fixture
 def state(rng):
     return random_state(rng, N=4, H=2)
-
-
-def check_raises(error, pattern, func, *args, **kwargs):
-    with pytest.raises(error, match=pattern) as info:
-        func(*args, **kwargs)
-    return str(info.value)
 
 
 def test_wrong_feature_size(params, state):
@@ -170,68 +164,6 @@ def test_projected_state_has_size_p(rng):
 
 
 # ---------------------------------------------------------------------------
-# Options given as NumPy scalars, non-finite or out of range
-
-
-@pytest.mark.parametrize("option, value", [
-    ("forget_bias", np.float64(1.0)), ("forget_bias", np.float32(0.5)), ("cell_clip", np.float64(0.7)),
-    ("proj_clip", np.int64(2)), ("layer_norm_epsilon", np.float64(1e-5)),
-    ("dropout_keep_prob", np.float64(0.5)),
-])
-def test_numpy_scalar_options_keep_float32_float32(option, value, rng):
-    """A NumPy scalar option is kept as a Python float: a float32 run stays float32,
-    on the readable path, through BPTT, and on the fast path alike."""
-    from lstm_ref.fast import FastLSTM
-    from lstm_ref.grad import backward, forward
-
-    config = LSTMConfig(**{option: value})
-    assert type(getattr(config, option)) is float
-    params = random_params(rng, 3, 2, np.float32)
-    X = rng.normal(size=(4, 5, 3)).astype(np.float32)
-    outputs, state = lstm_sequence(X, params, config)
-    assert outputs.dtype == state.h.dtype == state.c.dtype == np.float32
-    outputs, _, cache = forward(X, params, config)
-    grads = backward(np.ones_like(outputs), cache)
-    assert all(g.dtype == np.float32 for g in grads.arrays().values())
-    if option in ("forget_bias", "cell_clip"):
-        fast = FastLSTM(params, config)
-        fast_outputs, _, fast_cache = fast.forward(X)
-        verify.compare({"outputs": (fast_outputs, outputs)}, against="lstm_ref.grad.forward")
-        assert all(g.dtype == np.float32 for g in
-                   fast.backward(np.ones_like(outputs), fast_cache).arrays().values())
-
-
-@pytest.mark.parametrize("option", ["forget_bias", "cell_clip", "proj_clip", "layer_norm_epsilon",
-                                    "dropout_keep_prob"])
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_options_are_refused(option, bad):
-    if option in ("cell_clip", "proj_clip") and bad == np.inf:
-        assert getattr(LSTMConfig(**{option: bad}), option) == np.inf  # clips nothing: allowed
-        return
-    check_raises(ValueError, rf"^{option}: expected .*, got {bad!r}$", LSTMConfig, **{option: bad})
-
-
-@pytest.mark.parametrize("option, value", [("forget_bias", "1.0"), ("forget_bias", None),
-                                           ("cell_clip", np.array([1.0, 2.0])),
-                                           ("forget_bias", True)])
-def test_options_that_are_not_numbers_are_refused(option, value):
-    check_raises(TypeError, rf"^{option}: expected", LSTMConfig, **{option: value})
-
-
-def test_layer_norm_epsilon_must_be_positive(rng):
-    """With epsilon = 0 a one-unit layer norm would divide 0 by 0."""
-    check_raises(ValueError, r"^layer_norm_epsilon: expected a finite number > 0, got 0$",
-                 LSTMConfig, layer_norm_epsilon=0)
-    H = 1
-    params = LSTMParams(W=rng.normal(size=(2, 4 * H)), U=rng.normal(size=(H, 4 * H)),
-                        gamma=np.ones(4 * H), beta=np.zeros(4 * H), gamma_c=np.ones(H),
-                        beta_c=np.zeros(H))
-    new = lstm_step(rng.normal(size=(3, 2)), random_state(rng, 3, H), params,
-                    LSTMConfig(layer_norm_epsilon=1e-12))
-    assert np.isfinite(new.h).all() and np.isfinite(new.c).all()
-
-
-# ---------------------------------------------------------------------------
 # The other framework's state, the wrong type of argument
 
 
@@ -283,18 +215,6 @@ def test_framework_weights_are_not_params(params):
     check_raises(TypeError, r"^params: expected LSTMParams, got list", lstm_step,
                  np.zeros((4, 3)), LSTMState(np.zeros((4, 2)), np.zeros((4, 2))), weights)
     check_raises(TypeError, r"^params: expected LSTMParams, got list", FastLSTM, weights)
-
-
-@pytest.mark.parametrize("config", [None, {"forget_bias": 1.0}, "tanh"])
-def test_config_must_be_an_lstm_config(params, state, config):
-    from lstm_ref.fast import FastLSTM
-    from lstm_ref.grad import forward
-
-    pattern = rf"^config: expected LSTMConfig, got {type(config).__name__}$"
-    check_raises(TypeError, pattern, lstm_step, np.zeros((4, 3)), state, params, config)
-    check_raises(TypeError, pattern, lstm_sequence, np.zeros((4, 5, 3)), params, config)
-    check_raises(TypeError, pattern, forward, np.zeros((4, 5, 3)), params, config)
-    check_raises(TypeError, pattern, FastLSTM, params, config)
 
 
 # ---------------------------------------------------------------------------

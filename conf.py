@@ -29,7 +29,11 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinxcontrib.bibtex",
     "sphinx-mathjax-offline",
+    "sphinx_design",
+    "sphinx_copybutton",
     "lstm_ref_book",
+    "chapter_numbers",
+    "api_reference",
     "traceability",
 ]
 
@@ -108,12 +112,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # ---------------------------------------------------------------------------
 # Bibliography, API reference
 
+import bibliography_style  # noqa: E402  (book/_ext)
+
+bibliography_style.register()
 bibtex_bibfiles = ["book/references.bib"]
-bibtex_default_style = "plain"
+# Labelled "[Hochreiter and Schmidhuber, 1997]", as the text cites; titles as published.
+bibtex_default_style = bibliography_style.STYLE_NAME
 bibtex_reference_style = "author_year"
 
-# The API page documents lstm_ref.frameworks without loading TensorFlow into Sphinx.
-autodoc_mock_imports = ["tensorflow", "keras"]
+# The API page (generated from each module's __all__ by book/_ext/api_reference.py)
+# documents lstm_ref.frameworks without loading a framework into Sphinx.
+autodoc_mock_imports = ["tensorflow", "keras", "tf_keras", "torch", "jax", "jaxlib", "flax",
+                        "onnx", "onnxruntime", "ai_edge_litert"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 napoleon_numpy_docstring = True
@@ -138,3 +148,10 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_last_updated_fmt = ""
+# The theme's colour mode before a reader picks one (without it the theme logs
+# a console error on a first visit).
+html_context = {"default_mode": "light"}
+
+# Copy buttons leave out prompts and the outputs below a cell.
+copybutton_exclude = ".linenos, .gp, .go"
+copybutton_selector = "div.cell_input div.highlight pre, div.highlight-python pre, div.highlight-bash pre"

@@ -18,6 +18,12 @@ from typing import Callable
 
 import numpy as np
 
+__all__ = [
+    "Activation", "CONTRIB_LAYER_NORM_EPSILON", "sigmoid", "tanh", "hard_sigmoid_keras3",
+    "hard_sigmoid_keras2", "relu", "linear", "softsign", "softplus", "swish", "layer_norm",
+    "activation_names", "get_activation"
+]
+
 Activation = Callable[[np.ndarray], np.ndarray]
 
 CONTRIB_LAYER_NORM_EPSILON = 1e-12

@@ -42,6 +42,13 @@ from .layout import split_gates
 from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, check_step_inputs,
                      checked_array)
 
+__all__ = [
+    "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "check_config", "preactivations", "normalize_gates",
+    "add_forget_bias", "input_forget_peepholes", "candidate_dropout", "cell_update",
+    "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
+    "project", "StepValues", "step_values", "lstm_step"
+]
+
 ActivationSpec = Union[str, Callable[[np.ndarray], np.ndarray]]
 
 

@@ -78,6 +78,11 @@ from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, c
                      check_sequence_inputs, check_state, checked_array, fold_forget_bias,
                      zero_state)
 
+__all__ = [
+    "FAST_GATE_ORDER", "STEP_ORDER", "JACOBIAN_ORDER", "check_fast_supported", "FastCache",
+    "Workspace", "FastLSTM", "PreactivationGrads", "lstm_sequence_fast"
+]
+
 FAST_GATE_ORDER = ("i", "f", "o", "g")
 """Internal order of the gate blocks: the three σ gates first, contiguous."""
 

@@ -47,6 +47,13 @@ from .layout import split_gates
 from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow,
                      check_sequence_inputs, check_state, checked_array, zero_state)
 
+__all__ = [
+    "Derivative", "derivative", "check_supported", "ForwardCache", "forward", "hidden_grad",
+    "projection_grad", "cell_grad", "previous_cell_grad", "preactivation_input_grads",
+    "weight_grads", "peephole_weight_grads", "projection_weight_grad", "StepGradients",
+    "backward_step", "Gradients", "checked_gradients", "backward"
+]
+
 Derivative = Callable[[np.ndarray], np.ndarray]
 
 
@@ -436,7 +443,7 @@ def backward_step(
 
 
 class Gradients(NamedTuple):
-    """Gradients of a scalar loss with respect to everything an LSTM read.
+    r"""Gradients of a scalar loss with respect to everything an LSTM read.
 
     Attributes
     ----------

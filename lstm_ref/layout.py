@@ -22,6 +22,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+__all__ = [
+    "GATE_ORDER", "TF1_GATE_ORDER", "named_gates", "gate_hidden_size", "split_gates",
+    "reorder_gates", "split_concat_kernel", "concat_kernel"
+]
+
 GATE_ORDER = ("i", "f", "g", "o")
 TF1_GATE_ORDER = ("i", "g", "f", "o")  # TF names the candidate j: blocks i, j, f, o
 

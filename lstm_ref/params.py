@@ -20,6 +20,14 @@ import numpy as np
 
 from .layout import GATE_ORDER, gate_hidden_size, split_gates  # noqa: F401  (GATE_ORDER re-exported)
 
+__all__ = [
+    "LSTMState", "as_float_array", "check_shape", "check_dtype", "check_list_arg",
+    "check_finite", "first_non_finite", "check_no_overflow", "OVERFLOW_QUIET", "check_params",
+    "state_pair", "check_units", "built", "checked_array", "check_weights", "LSTMParams",
+    "fold_forget_bias", "LAYER_NORM_FIELDS", "OPTIONAL_SHAPES", "check_state", "zero_state",
+    "check_step_inputs", "check_sequence_inputs"
+]
+
 
 class LSTMState(NamedTuple):
     """The recurrent state carried from one time step to the next.
@@ -151,8 +159,8 @@ def check_no_overflow(name: str, array: np.ndarray, computation: str) -> np.ndar
     return array
 
 
-# The floating-point errors a computation checked by check_no_overflow lets pass.
 OVERFLOW_QUIET = dict(over="ignore", invalid="ignore")
+"""``np.errstate`` arguments for a computation whose result :func:`check_no_overflow` checks."""
 
 
 def check_params(params) -> "LSTMParams":

@@ -27,6 +27,12 @@ from .cell import DEFAULT_CONFIG, LSTMConfig, check_config, step_values
 from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_dtype, check_list_arg,
                      check_no_overflow, check_sequence_inputs, check_shape)
 
+__all__ = [
+    "MERGE_MODES", "check_mask", "check_merge_mode", "reverse_time", "masked_state",
+    "masked_output", "merge_directions", "lstm_sequence", "stacked_lstm_sequence",
+    "bidirectional_lstm_sequence"
+]
+
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 

@@ -15,25 +15,41 @@ build.
 The default tolerance follows the dtype of lstm_ref's array: 1e-12 for
 float64 and 1e-6 for float32.
 
-The table's HTML carries its rows as JSON (``data-lstm-ref-verify``), from
-which the book's build assembles the verification report.
+The table's HTML carries its comparisons as JSON in one attribute,
+:data:`RECORDS_ATTRIBUTE`, from which the book's build assembles the
+verification report. That contract lives here, whole: :func:`embed_records`
+writes the attribute and :func:`read_records` reads every one back from a page's
+HTML as :class:`Comparison` objects.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
-from typing import Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
+__all__ = [
+    "DEFAULT_TOLERANCE", "RECORDS_ATTRIBUTE", "VerificationError", "Comparison", "Verification",
+    "embed_records", "read_records", "framework_versions", "measure", "compare"
+]
+
 DEFAULT_TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 
+#: The HTML attribute in which a displayed :class:`Verification` carries its
+#: comparisons as JSON, for the book's verification report.
+RECORDS_ATTRIBUTE = "data-lstm-ref-verify"
+_RECORDS = re.compile(RECORDS_ATTRIBUTE + r'="([^"]*)"')
+
 # Frameworks whose version is recorded when they are already imported.
+# JAX is recorded only beside Flax: Keras 3 imports jax by itself, unused.
 _FRAMEWORKS = (("tensorflow", "TensorFlow"), ("keras", "Keras"), ("tf_keras", "tf-keras"),
-               ("torch", "PyTorch"))
+               ("torch", "PyTorch"), ("flax", "Flax"), ("jax", "JAX"))
+_ONLY_WITH = {"jax": "flax"}
 
 
 class VerificationError(AssertionError):
@@ -82,17 +98,51 @@ class Verification(tuple):
         name = np.dtype(dtype).name
         return max(c.max_abs_error for c in self if c.dtype == name)
 
+    def summary(self) -> str:
+        """One line: how many quantities agree with what, the worst error and the bar.
+
+        For example ``"✓ 3 quantities agree with keras.layers.LSTM (float64):
+        max abs error 2.2e-16 ≤ 1e-12"``.
+        """
+        againsts = ", ".join(dict.fromkeys(c.against for c in self))
+        parts = []
+        for dtype in dict.fromkeys(c.dtype for c in self):
+            of_dtype = [c for c in self if c.dtype == dtype]
+            worst = max(c.max_abs_error for c in of_dtype)
+            bar = max(c.tolerance for c in of_dtype)
+            parts.append(f"{dtype}: max abs error {worst:.1e} ≤ {bar:.0e}")
+        count = f"{len(self)} quantit{'y agrees' if len(self) == 1 else 'ies agree'}"
+        return f"✓ {count} with {againsts}; {'; '.join(parts)}"
+
     def _repr_html_(self) -> str:
-        records = json.dumps([asdict(c) for c in self])
         rows = "".join(_html_row(c) for c in self)
         versions = sorted({c.versions for c in self if c.versions})
         caption = f"<caption>{html.escape('; '.join(versions))}</caption>" if versions else ""
         return (
-            f'<div class="lstm-ref-verify" data-lstm-ref-verify="{html.escape(records)}">'
+            f'<details class="lstm-ref-verify" {embed_records(self)}>'
+            f"<summary>{html.escape(self.summary())}</summary>"
             f"<table>{caption}<thead><tr><th>verified</th><th>lstm_ref vs</th><th>dtype</th>"
             "<th>max abs error</th><th>max rel error</th><th>tolerance</th><th></th>"
-            f"</tr></thead><tbody>{rows}</tbody></table></div>"
+            f"</tr></thead><tbody>{rows}</tbody></table></details>"
         )
+
+
+def embed_records(comparisons: Iterable[Comparison]) -> str:
+    """The HTML attribute ``RECORDS_ATTRIBUTE="..."`` carrying ``comparisons`` as JSON.
+
+    :func:`read_records` gives them back, equal field for field.
+    """
+    records = json.dumps([asdict(c) for c in comparisons])
+    return f'{RECORDS_ATTRIBUTE}="{html.escape(records, quote=True)}"'
+
+
+def read_records(page: str) -> list[Comparison]:
+    """Every :class:`Comparison` embedded by :func:`embed_records` in ``page``'s HTML, in order."""
+    return [
+        Comparison(**{**record, "shape": tuple(record["shape"])})
+        for match in _RECORDS.finditer(page)
+        for record in json.loads(html.unescape(match.group(1)))
+    ]
 
 
 def _html_row(c: Comparison) -> str:
@@ -110,7 +160,7 @@ def framework_versions() -> str:
     """Versions of the frameworks imported in this process, e.g. ``"TensorFlow 2.21.0, Keras 3.15.1"``."""
     found = []
     for module, label in _FRAMEWORKS:
-        if module in sys.modules:
+        if module in sys.modules and _ONLY_WITH.get(module, module) in sys.modules:
             version = getattr(sys.modules[module], "__version__", None)
             if version:
                 found.append(f"{label} {version}")

@@ -1,5 +1,6 @@
 """Shared test helpers: seeded random weights and inputs in a chosen dtype."""
 
+import functools
 import os
 
 import numpy as np
@@ -88,6 +89,7 @@ def pytest_configure(config):
 
     measure = verify.measure
 
+    @functools.wraps(measure)  # keeps measure's name and docstring (the API page test reads them)
     def recording_measure(*args, **kwargs):
         comparison = measure(*args, **kwargs)
         # test_verify.py fails comparisons on purpose; they are not measurements.

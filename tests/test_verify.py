@@ -66,7 +66,38 @@ def test_no_default_tolerance_for_other_dtypes():
 def test_html_carries_the_records():
     result = verify.compare({"x": (np.ones(2), np.ones(2))}, against="<b>r</b>")
     page = result._repr_html_()
-    assert "&lt;b&gt;" in page  # escaped
-    (payload,) = re.findall(r'data-lstm-ref-verify="([^"]*)"', page)
-    (record,) = json.loads(html.unescape(payload))
-    assert record["quantity"] == "x" and record["against"] == "<b>r</b>" and record["passed"]
+    assert "<b>" not in page and "&lt;b&gt;" in page  # escaped in the table and the attribute
+    assert verify.RECORDS_ATTRIBUTE in page
+    (record,) = verify.read_records(page)
+    assert record.quantity == "x" and record.against == "<b>r</b>" and record.passed
+
+
+def test_records_round_trip_through_a_page():
+    """What embed_records writes, read_records reads back equal, among other markup."""
+    first = verify.compare({"h_t": (np.zeros((2, 3)), np.full((2, 3), 1e-13)),
+                            "c_t": (np.float32([1.0]), np.float32([1.0]))},
+                           against='quotes " and \' and <tags> & ampersands')
+    second = verify.compare({"s": (np.float64(2.0), np.float64(2.0))}, against="scalar")
+    page = (f"<p>before</p>{first._repr_html_()}<div>between</div>"
+            f"<span {verify.embed_records(second)}></span>")
+    assert verify.read_records(page) == [*first, *second]
+    assert verify.read_records("<p>no comparison here</p>") == []
+
+
+def test_summary_line_counts_and_reports_the_worst_error_per_dtype():
+    pairs = {"a": (np.ones(2), np.ones(2) + 1e-14), "b": (np.zeros(3), np.zeros(3)),
+             "c": (np.ones(2, np.float32), np.ones(2, np.float32) + np.float32(2e-7))}
+    line = verify.compare(pairs, against="r").summary()
+    assert line.startswith("✓ 3 quantities agree with r;")
+    assert "float64: max abs error 1.0e-14 ≤ 1e-12" in line
+    assert "float32: max abs error 2.4e-07 ≤ 1e-06" in line
+    one = verify.compare({"x": (np.ones(1), np.ones(1))}, against="s").summary()
+    assert one == "✓ 1 quantity agrees with s; float64: max abs error 0.0e+00 ≤ 1e-12"
+
+
+def test_html_shows_the_summary_and_folds_the_table():
+    result = verify.compare({"x": (np.ones(2), np.ones(2))}, against="r")
+    page = result._repr_html_()
+    assert page.startswith('<details class="lstm-ref-verify"')
+    assert f"<summary>{html.escape(result.summary())}</summary>" in page
+    assert "<table>" in page and page.endswith("</details>")

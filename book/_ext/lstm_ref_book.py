@@ -1,10 +1,13 @@
 """Sphinx extension for the lstm_ref book.
 
 * **Verification report.** Every ``lstm_ref.verify.compare`` table that a
-  chapter displays carries its rows as JSON. When Sphinx reads a chapter
-  (executed now or taken from the execution cache) this extension collects
-  those rows into the build environment; the ``verification-report``
-  directive turns all of them into one table. The report page is re-read
+  chapter displays carries its comparisons (``lstm_ref.verify.embed_records``).
+  When Sphinx reads a chapter (executed now or taken from the execution
+  cache) this extension reads them back (``lstm_ref.verify.read_records``)
+  into the build environment; the ``verification-report`` directive turns
+  all of them into one report: live comparisons with each framework, then
+  comparisons with printed or published values, then lstm_ref against
+  itself, each with its own worst errors. The report page is re-read
   whenever any chapter changes, so it is never stale.
 * **Notebook downloads.** Copies each executed notebook next to the page
   sources, so the theme's download menu offers ``.ipynb``.
@@ -12,8 +15,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 import re
 import shutil
 from pathlib import Path
@@ -23,22 +24,22 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-logger = logging.getLogger(__name__)
+from lstm_ref.verify import Comparison, read_records
 
-_RECORDS = re.compile(r'data-lstm-ref-verify="([^"]*)"')
+logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------
 # Collecting verification records
 
 
-def _records_of(doctree: nodes.document) -> list[dict]:
-    records = []
-    for raw in doctree.findall(nodes.raw):
-        if "html" in raw.get("format", ""):
-            for match in _RECORDS.finditer(raw.astext()):
-                records.extend(json.loads(html.unescape(match.group(1))))
-    return records
+def _records_of(doctree: nodes.document) -> list[Comparison]:
+    return [
+        record
+        for raw in doctree.findall(nodes.raw)
+        if "html" in raw.get("format", "")
+        for record in read_records(raw.astext())
+    ]
 
 
 def collect_records(app: Sphinx, doctree: nodes.document) -> None:
@@ -49,7 +50,7 @@ def collect_records(app: Sphinx, doctree: nodes.document) -> None:
         store[app.env.docname] = records
 
 
-def _store(env) -> dict[str, list[dict]]:
+def _store(env) -> dict[str, list[Comparison]]:
     if not hasattr(env, "lstm_ref_verifications"):
         env.lstm_ref_verifications = {}
     return env.lstm_ref_verifications
@@ -76,6 +77,56 @@ def reread_reports(app: Sphinx, env, added, changed, removed) -> list[str]:
     if added or changed or removed:
         return sorted(_report_pages(env) - set(removed))
     return []
+
+
+# ---------------------------------------------------------------------------
+# What a comparison was against
+
+#: The report's sections, in order: key, title, what they hold.
+SECTIONS = (
+    ("live", "Against the frameworks, live",
+     "lstm_ref against the framework itself, run while this book was built."),
+    ("published", "Against printed and published values",
+     "lstm_ref against numbers a source printed: the seed notebooks' outputs and the "
+     "expected values in TensorFlow's own tests. Their tolerances follow the digits printed."),
+    ("self", "lstm_ref against itself",
+     "One path of lstm_ref against another (the loop against the vectorized form, the "
+     "fast path against the readable one, a hand calculation, finite differences)."),
+)
+
+_PRINTED = re.compile(r"\bprinted\b|\bpublished\b", re.I)
+#: Live references by framework, first match wins: the pattern is searched in ``against``.
+FRAMEWORKS = (
+    ("LiteRT", re.compile(r"litert|tflite|tf\.lite", re.I)),
+    ("ONNX Runtime", re.compile(r"onnx", re.I)),
+    ("PyTorch", re.compile(r"torch", re.I)),
+    ("JAX / Flax", re.compile(r"\bjax\b|\bflax\b|\bnnx\b", re.I)),
+    # A bare cell name is TF 1.x's; keras.layers.LSTMCell (after a dot) is not.
+    ("tf.compat.v1", re.compile(r"tf\.compat\.v1|(?<![.\w])(?:Basic)?LSTMCell\b|\bMultiRNNCell\b")),
+    ("TensorFlow / Keras", re.compile(r"keras|tensorflow|\btf\.|\bTF\b|GradientTape|^LSTM\(",
+                                      re.I)),
+)
+#: The order of the framework sections in the report.
+FRAMEWORK_ORDER = ("TensorFlow / Keras", "tf.compat.v1", "PyTorch", "JAX / Flax", "ONNX Runtime",
+                   "LiteRT")
+
+
+def reference_group(against: str) -> tuple[str, str]:
+    """(section key, group title) of a comparison, from what it was against.
+
+    >>> reference_group("tf.GradientTape, tf.compat.v1 LSTMCell")
+    ('live', 'tf.compat.v1')
+    >>> reference_group("seed 003's printed output")
+    ('published', 'Printed and published values')
+    >>> reference_group("the loop above")
+    ('self', 'lstm_ref against itself')
+    """
+    if _PRINTED.search(against):
+        return "published", "Printed and published values"
+    for title, pattern in FRAMEWORKS:
+        if pattern.search(against):
+            return "live", title
+    return "self", "lstm_ref against itself"
 
 
 # ---------------------------------------------------------------------------
@@ -109,44 +160,104 @@ def table(headers: list[str], rows: list[list[nodes.entry]], widths: list[int],
     return nodes.table("", group, classes=[css_class])
 
 
-def _page_heading(app: Sphinx, fromdoc: str, docname: str, count: int) -> nodes.rubric:
+def chapter_title(app: Sphinx, docname: str) -> str:
+    """A page's title with its chapter number, as the sidebar shows it: "3. Layer normalization"."""
     title = app.env.titles[docname].astext() if docname in app.env.titles else docname
-    ref = nodes.reference("", title, internal=True)
+    number = app.env.toc_secnumbers.get(docname, {}).get("")
+    return f"{'.'.join(map(str, number))}. {title}" if number else title
+
+
+def _page_heading(app: Sphinx, fromdoc: str, docname: str, count: int) -> nodes.rubric:
+    ref = nodes.reference("", chapter_title(app, docname), internal=True)
     ref["refuri"] = app.builder.get_relative_uri(fromdoc, docname)
-    return nodes.rubric("", "", ref, nodes.Text(f" — {count} comparison{'s' * (count != 1)}"))
+    return nodes.rubric("", "", ref, nodes.Text(f" — {_count(count, 'comparison')}"))
 
 
-def _summary(records: list[tuple[str, dict]]) -> nodes.paragraph:
-    pages = len({docname for docname, _ in records})
-    failed = [r for _, r in records if not r["passed"]]
-    text = (
-        f"{len(records)} comparisons executed in {pages} page{'s' * (pages != 1)} "
-        f"at build time; {len(records) - len(failed)} pass, {len(failed)} fail."
-    )
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def worst_errors(records: list[Comparison]) -> str:
+    """``"worst float64 error 2.2e-16 (40 comparisons), worst float32 error ..."``."""
+    parts = []
     for dtype in ("float64", "float32"):
-        errors = [r["max_abs_error"] for _, r in records if r["dtype"] == dtype]
+        errors = [r.max_abs_error for r in records if r.dtype == dtype]
         if errors:
-            text += f" Worst {dtype} error: {max(errors):.1e} ({len(errors)} comparisons)."
-    versions = sorted({r["versions"] for _, r in records if r["versions"]})
-    if versions:
-        text += f" Frameworks: {'; '.join(versions)}."
-    return nodes.paragraph(text=text)
+            parts.append(f"worst {dtype} error {max(errors):.1e} ({_count(len(errors), 'comparison')})")
+    others = [r for r in records if r.dtype not in ("float64", "float32")]
+    if others:
+        parts.append(f"worst error in other dtypes {max(r.max_abs_error for r in others):.1e} "
+                     f"({_count(len(others), 'comparison')})")
+    return ", ".join(parts)
 
 
-def _page_table(records: list[dict]) -> nodes.table:
+def _summary(records: list[tuple[str, Comparison]]) -> nodes.paragraph:
+    pages = len({docname for docname, _ in records})
+    failed = [r for _, r in records if not r.passed]
+    return nodes.paragraph(text=(
+        f"{len(records)} comparisons executed in {_count(pages, 'page')} at build time; "
+        f"{len(records) - len(failed)} pass, {len(failed)} fail."))
+
+
+def _page_table(records: list[Comparison]) -> nodes.table:
     headers = ["quantity", "lstm_ref vs", "dtype", "max abs error", "tolerance", "result"]
     rows = [
         [
-            _cell(f"{r['quantity']} ({'×'.join(map(str, r['shape'])) or 'scalar'})"),
-            _cell(r["against"]),
-            _cell(r["dtype"]),
-            _cell(f"{r['max_abs_error']:.1e}"),
-            _cell(f"≤ {r['tolerance']:.0e}"),
-            _cell("✓ pass" if r["passed"] else "✗ FAIL"),
+            _cell(f"{r.quantity} ({'×'.join(map(str, r.shape)) or 'scalar'})"),
+            _cell(r.against),
+            _cell(r.dtype),
+            _cell(f"{r.max_abs_error:.1e}"),
+            _cell(f"≤ {r.tolerance:.0e}"),
+            _cell("✓ pass" if r.passed else "✗ FAIL"),
         ]
         for r in records
     ]
     return table(headers, rows, [22, 34, 8, 10, 9, 8])
+
+
+def _section(title: str, node_id: str, *children: nodes.Node) -> nodes.section:
+    section = nodes.section("", nodes.title(text=title), *children, ids=[node_id], names=[node_id])
+    return section
+
+
+def _slug(text: str) -> str:
+    return "report-" + re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _by_chapter(app: Sphinx, fromdoc: str, records: list[tuple[str, Comparison]]) -> list[nodes.Node]:
+    """A heading and a table per page, in reading order (``records`` already are)."""
+    content = []
+    for docname in dict.fromkeys(d for d, _ in records):
+        page = [r for d, r in records if d == docname]
+        content += [_page_heading(app, fromdoc, docname, len(page)), _page_table(page)]
+    return content
+
+
+def report_content(app: Sphinx, fromdoc: str, records: list[tuple[str, Comparison]]) -> list[nodes.Node]:
+    """The report: a summary, then a section per kind of reference, live ones by framework."""
+    content: list[nodes.Node] = [_summary(records)]
+    for key, title, description in SECTIONS:
+        in_section = [(d, r) for d, r in records if reference_group(r.against)[0] == key]
+        if not in_section:
+            continue
+        section = _section(title, _slug(title), nodes.paragraph(text=(
+            f"{description} {_count(len(in_section), 'comparison')}; "
+            f"{worst_errors([r for _, r in in_section])}.")))
+        if key == "live":
+            groups = sorted({reference_group(r.against)[1] for _, r in in_section},
+                            key=FRAMEWORK_ORDER.index)
+            for group in groups:
+                in_group = [(d, r) for d, r in in_section if reference_group(r.against)[1] == group]
+                versions = sorted({r.versions for _, r in in_group if r.versions})
+                text = f"{_count(len(in_group), 'comparison')}; {worst_errors([r for _, r in in_group])}."
+                if versions:
+                    text += f" Versions: {'; '.join(versions)}."
+                section += _section(group, _slug(group), nodes.paragraph(text=text),
+                                    *_by_chapter(app, fromdoc, in_group))
+        else:
+            section += _by_chapter(app, fromdoc, in_section)
+        content.append(section)
+    return content
 
 
 def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
@@ -159,12 +270,9 @@ def fill_reports(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
     records = [(docname, record) for docname in pages for record in store[docname]]
     if not records:
         logger.warning("verification report: no comparison was found in any page", location=fromdoc)
-    for record in (r for _, r in records if not r["passed"]):
+    for record in (r for _, r in records if not r.passed):
         logger.warning(f"verification report: failed comparison {record}", location=fromdoc)
-    content: list[nodes.Node] = [_summary(records)]
-    for docname in pages:
-        content.append(_page_heading(app, fromdoc, docname, len(store[docname])))
-        content.append(_page_table(store[docname]))
+    content = report_content(app, fromdoc, records)
     for placeholder in placeholders:
         placeholder.replace_self([node.deepcopy() for node in content])
 
@@ -184,77 +292,6 @@ def reading_order(app: Sphinx) -> list[str]:
 
     visit(app.config.root_doc)
     return ordered
-
-
-# ---------------------------------------------------------------------------
-# Chapter numbers that continue from one part to the next
-
-
-def continue_numbering_across_parts() -> None:
-    """Number the chapters of successive numbered toctrees 1, 2, ... throughout.
-
-    Sphinx restarts at 1 in every numbered toctree, so Part II's first chapter
-    would be "1." again and share equation and figure numbers with Part I's.
-    After Sphinx assigns section numbers, shift each numbered toctree's
-    chapter numbers by the number of chapters before it; figure and equation
-    numbers, computed next from the section numbers, follow.
-    """
-    from sphinx.environment.collectors.toctree import TocTreeCollector
-
-    assign = TocTreeCollector.assign_section_numbers
-    if getattr(assign, "continues_across_parts", False):
-        return
-
-    def assign_section_numbers(self, env):
-        old = env.toc_secnumbers
-        assign(self, env)
-        offset = 0
-        for chapters in _numbered_toctrees(env):
-            for docname in chapters:
-                for member in _with_descendants(env, docname):
-                    _shift_chapter_number(env, member, offset)
-            offset += len(chapters)
-        return [d for d, numbers in env.toc_secnumbers.items() if numbers != old.get(d)]
-
-    assign_section_numbers.continues_across_parts = True
-    TocTreeCollector.assign_section_numbers = assign_section_numbers
-
-
-def _numbered_toctrees(env) -> list[list[str]]:
-    """The chapters of each numbered toctree of the root document, in order."""
-    from sphinx import addnodes
-
-    root = env.config.root_doc
-    if root not in env.all_docs:
-        return []
-    return [
-        [ref for _, ref in toctree["entries"] if ref in env.toc_secnumbers]
-        for toctree in env.get_doctree(root).findall(addnodes.toctree)
-        if toctree.get("numbered")
-    ]
-
-
-def _with_descendants(env, docname: str) -> list[str]:
-    found = [docname]
-    for child in env.toctree_includes.get(docname, []):
-        found += _with_descendants(env, child)
-    return found
-
-
-def _shift_chapter_number(env, docname: str, offset: int) -> None:
-    if not offset or docname not in env.toc_secnumbers:
-        return
-    shift = lambda number: (number[0] + offset, *number[1:]) if number else number  # noqa: E731
-    env.toc_secnumbers[docname] = {
-        anchor: shift(number) for anchor, number in env.toc_secnumbers[docname].items()
-    }
-    # The numbers the sidebar and the page titles show.
-    for reference in env.tocs[docname].findall(nodes.reference):
-        if reference.get("secnumber"):
-            reference["secnumber"] = list(shift(tuple(reference["secnumber"])))
-    title = env.titles.get(docname)
-    if title is not None and title.get("secnumber"):
-        title["secnumber"] = list(shift(tuple(title["secnumber"])))
 
 
 # ---------------------------------------------------------------------------
@@ -290,7 +327,6 @@ def offer_notebook_download(app: Sphinx, pagename, templatename, context, doctre
 
 
 def setup(app: Sphinx) -> dict:
-    continue_numbering_across_parts()
     app.add_node(verification_report)
     app.add_directive("verification-report", VerificationReportDirective)
     app.connect("env-before-read-docs", purge_before_reading)
@@ -302,4 +338,4 @@ def setup(app: Sphinx) -> dict:
     # Before sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", offer_notebook_download, priority=400)
     # Bump env_version whenever what is stored in the environment changes shape.
-    return {"version": "1", "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2", "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}

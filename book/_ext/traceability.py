@@ -34,7 +34,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from lstm_ref_book import reading_order, table
+from lstm_ref_book import chapter_title, reading_order, table
 
 logger = logging.getLogger(__name__)
 
@@ -654,6 +654,15 @@ def _api_ref(app, fromdoc, qualname):
     return label
 
 
+def _equation_cell(app, fromdoc, label, docname) -> nodes.entry:
+    """The equation's number, its name (its label without ``eq-``) and the equation, rendered."""
+    name = label.removeprefix("eq-").replace("-", " ")
+    blocks = [b for b in app.env.get_doctree(docname).findall(nodes.math_block)
+              if b.get("label") == label]
+    rendered = [_para(nodes.math(b.astext(), b.astext())) for b in blocks[:1]]
+    return _entry(_para(_equation_ref(app, fromdoc, label), nodes.Text(f" {name}")), *rendered)
+
+
 def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
     placeholders = list(doctree.findall(traceability_table))
     if not placeholders:
@@ -689,11 +698,10 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
                 logger.warning(f"traceability: {d.qualname} implements {label} but no test "
                                "exercises it", location=fromdoc)
             test_cells.append(_para(nodes.Text(_describe_tests(d, found, references))))
-        title = app.env.titles[docname].astext() if docname in app.env.titles else docname
-        chapter = nodes.reference("", title, internal=True,
+        chapter = nodes.reference("", chapter_title(app, docname), internal=True,
                                   refuri=app.builder.get_relative_uri(fromdoc, docname))
         rows.append([
-            _entry(_para(_equation_ref(app, fromdoc, label))),
+            _equation_cell(app, fromdoc, label, docname),
             _entry(_para(chapter)),
             _entry(*[_para(_api_ref(app, fromdoc, d.qualname)) for d in impl] or [_para(nodes.Text("—"))]),
             _entry(*test_cells or [_para(nodes.Text("—"))]),
@@ -704,7 +712,7 @@ def fill_table(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
         f"{len(labels) - missing} of them implemented by exactly one function each; the suite has "
         f"{len(references)} tests."))
     headers = ["equation", "defined in", "implemented by", "tests that exercise it"]
-    result = table(headers, rows, [10, 22, 30, 38], css_class="lstm-ref-trace")
+    result = table(headers, rows, [30, 16, 24, 30], css_class="lstm-ref-trace")
     for placeholder in placeholders:
         placeholder.replace_self([summary.deepcopy(), result.deepcopy()])
 

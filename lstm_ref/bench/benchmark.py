@@ -12,6 +12,9 @@ forward pass alone:
   multiplies must at least spend;
 * Keras 3 ``LSTM`` compiled (``tf.function``) and eager;
 * PyTorch ``nn.LSTM`` on the CPU, when ``torch`` can be imported;
+* the same LSTM written as a JAX ``lax.scan`` and compiled with ``jax.jit``
+  (:func:`lstm_ref.frameworks.jax.scan_lstm_runner`), when ``jax`` can be
+  imported;
 
 then a forward and backward pass (the gradients of the loss ``sum(outputs)``
 with respect to the inputs and every weight) of the same: the readable
@@ -19,7 +22,8 @@ with respect to the inputs and every weight) of the same: the readable
 :meth:`lstm_ref.fast.FastLSTM.forward` and
 :meth:`~lstm_ref.fast.FastLSTM.backward`; the matrix multiplies of both
 passes alone, :func:`matmul_lower_bound_backward`; Keras under
-``tf.GradientTape``, compiled and eager; PyTorch's ``.backward()``.
+``tf.GradientTape``, compiled and eager; PyTorch's ``.backward()``; the
+jitted ``jax.grad`` of the JAX scan.
 
 Each figure is the median of ``--repeats`` samples (at least 5), taken in
 three rounds after a warm-up each; a sample times as many consecutive calls
@@ -32,8 +36,9 @@ measurement, the machine and the library versions; ``--sweep`` adds the
 series over sequence length and hidden size that the book's *Performance*
 chapter plots, for both.
 
-TensorFlow, Keras and PyTorch are imported inside functions only:
-``import lstm_ref.bench`` needs NumPy alone.
+TensorFlow, Keras, PyTorch and JAX are imported inside functions only, each
+through its module of :mod:`lstm_ref.frameworks`: ``import lstm_ref.bench``
+needs NumPy alone.
 """
 
 from __future__ import annotations
@@ -58,6 +63,17 @@ from ..fast import FastCache, FastLSTM, Workspace
 from ..grad import backward, forward
 from ..params import LSTMParams
 from ..sequence import lstm_sequence
+
+__all__ = [
+    "matmul_flops", "backward_matmul_flops", "elementwise_bytes", "Size", "SIZES", "SWEEP_T",
+    "SWEEP_H", "problem", "matmul_lower_bound", "matmul_lower_bound_backward",
+    "recurrent_grad_multiplies", "Timing", "time_runs", "FLOAT32_TOLERANCE", "CHECK_SIZE",
+    "LOWER_BOUND", "GRADIENT_NAMES", "Contender", "check", "torch_lstm", "loss_gradients",
+    "torch_available", "jax_available", "JAX_NAME", "contenders", "reference_answer", "verify_contenders", "bench_size",
+    "numpy_call_seconds", "profile_fast", "format_profile", "profile_backward",
+    "format_profile_backward", "blas_threads", "cpu_model", "environment", "format_table",
+    "format_environment", "main"
+]
 
 # ---------------------------------------------------------------------------
 # What a forward pass costs
@@ -442,19 +458,14 @@ def _keras_name(compiled: bool) -> str:
 def torch_lstm(params: LSTMParams):
     """A ``torch.nn.LSTM`` (one layer, batch first) holding ``params``, in their dtype.
 
-    The weights go in through :func:`lstm_ref.conventions.torch.to_torch` and
-    are read back out through :func:`lstm_ref.conventions.torch.from_torch`,
-    which must give ``params`` exactly. Imports torch.
+    Built by :func:`lstm_ref.frameworks.torch.torch_lstm`; its weights are read
+    back out through :func:`lstm_ref.conventions.torch.from_torch`, which must
+    give ``params`` exactly. Imports torch.
     """
-    import torch
+    from ..conventions.torch import from_torch
+    from ..frameworks.torch import torch_lstm as build
 
-    from ..conventions.torch import from_torch, to_torch
-
-    lstm = torch.nn.LSTM(params.input_size, params.hidden_size, batch_first=True,
-                         bias=params.b is not None, dtype=getattr(torch, params.dtype.name))
-    with torch.no_grad():
-        for parameter, array in zip(lstm.parameters(), to_torch(params)):
-            parameter.copy_(torch.from_numpy(array))
+    lstm = build([[params]], batch_first=True)
     back = from_torch(*(p.detach().numpy() for p in lstm.parameters()))
     verify.compare({name: (getattr(back, name), getattr(params, name)) for name in "WUb"},
                    against="nn.LSTM's weights, read back", tolerance=0.0)
@@ -462,7 +473,7 @@ def torch_lstm(params: LSTMParams):
 
 
 def _torch(X, params, outputs):
-    import torch
+    from ..frameworks.torch import torch
 
     lstm, X_torch = torch_lstm(params), torch.from_numpy(X)
 
@@ -541,9 +552,8 @@ def _keras_backward(compiled: bool) -> Contender:
 
 
 def _torch_backward(X, params, reference):
-    import torch
-
     from ..conventions.torch import from_torch
+    from ..frameworks.torch import torch
 
     lstm = torch_lstm(params)
     X_torch = torch.from_numpy(X.copy()).requires_grad_(True)
@@ -564,13 +574,39 @@ def _torch_backward(X, params, reference):
     return run, result
 
 
+def _jax(X, params, outputs):
+    from ..frameworks.jax import scan_lstm_runner
+
+    # Compiled for these shapes by the first call (the warm-up), as tf.function is.
+    return scan_lstm_runner(params, X), _outputs
+
+
+def _jax_backward(X, params, reference):
+    from ..frameworks.jax import scan_lstm_runner
+
+    def result(answer):
+        d_X, d_W, d_U, d_b = (np.asarray(a) for a in answer)
+        return {"d_X": d_X, "d_W": d_W, "d_U": d_U, "d_b": None if params.b is None else d_b}
+    return scan_lstm_runner(params, X, backward=True), result
+
+
+JAX_NAME = "JAX lax.scan, jax.jit"
+
+
 def torch_available() -> bool:
     """Whether ``import torch`` works here (requirements.txt pins it; the benchmark still runs without it)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _importable("torch")
+
+
+def jax_available() -> bool:
+    """Whether ``import jax`` and ``import flax`` work here (requirements.txt pins them)."""
+    return _importable("jax") and _importable("flax")
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 def contenders(frameworks: bool = True, eager: bool = True,
@@ -578,7 +614,7 @@ def contenders(frameworks: bool = True, eager: bool = True,
     """Everything to time: lstm_ref's two paths, the lower bound, and the frameworks.
 
     ``mode`` is :data:`FORWARD` (the forward pass) or :data:`BACKWARD`
-    (forward and backward). PyTorch is included only if it imports;
+    (forward and backward). PyTorch and JAX are included only if they import;
     ``eager=False`` leaves out the (slow) eager Keras layer,
     ``frameworks=False`` every framework.
     """
@@ -597,6 +633,9 @@ def contenders(frameworks: bool = True, eager: bool = True,
         if torch_available():
             found.append(Contender("PyTorch nn.LSTM", True,
                                    _torch_backward if backward_mode else _torch, mode))
+        if jax_available():
+            found.append(Contender(JAX_NAME, True, _jax_backward if backward_mode else _jax,
+                                   mode))
     return found
 
 
@@ -830,10 +869,14 @@ def environment(frameworks: bool = True) -> dict:
         threads["tensorflow_intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
         threads["tensorflow_inter_op"] = tf.config.threading.get_inter_op_parallelism_threads()
         if torch_available():
-            import torch
+            from ..frameworks.torch import torch
 
             versions["torch"] = torch.__version__
             threads["torch"] = torch.get_num_threads()
+        if jax_available():
+            from ..frameworks.jax import versions as jax_versions
+
+            versions.update({k: v for k, v in jax_versions().items() if k != "numpy"})
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": cpu_model(), "platform": platform.platform(),

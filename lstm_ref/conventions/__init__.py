@@ -7,10 +7,13 @@ and back. None of them re-implements the cell.
   ``MultiRNNCell``, ``LayerNormBasicLSTMCell``
 * :mod:`~lstm_ref.conventions.per_gate` — one matrix per gate (colah, seed 003)
 * :mod:`~lstm_ref.conventions.seed004` — the seed-004 exercise cell
-* :mod:`~lstm_ref.conventions.torch` — PyTorch ``nn.LSTM`` (NumPy only; no
-  torch import)
+* :mod:`~lstm_ref.conventions.torch` — PyTorch ``nn.LSTM`` and ``nn.LSTMCell``
+* :mod:`~lstm_ref.conventions.flax` — Flax's ``LSTMCell``, ``OptimizedLSTMCell``
+  (linen and nnx) and ``nn.RNN``
+
+All of them are NumPy only: no framework is imported here.
 """
 
-from . import keras, per_gate, seed004, tf1, torch
+from . import flax, keras, per_gate, seed004, tf1, torch
 
-__all__ = ["keras", "per_gate", "seed004", "tf1", "torch"]
+__all__ = ["flax", "keras", "per_gate", "seed004", "tf1", "torch"]

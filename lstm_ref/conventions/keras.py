@@ -40,6 +40,11 @@ from ..params import (LSTMParams, LSTMState, built, check_list_arg, check_units,
                       state_pair, zero_state)
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
+__all__ = [
+    "WEIGHT_NAMES", "from_keras", "to_keras", "count_params", "keras_config",
+    "from_keras_layer", "LSTMCell", "LSTM", "Bidirectional"
+]
+
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
 
 

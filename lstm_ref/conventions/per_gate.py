@@ -31,6 +31,11 @@ from ..cell import StepValues, cell_update, hidden_state
 from ..layout import concat_kernel, named_gates, split_concat_kernel, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array, check_shape, check_step_inputs
 
+__all__ = [
+    "GATE_NAMES", "PerGateParams", "gate_layer", "per_gate_step", "from_per_gate",
+    "to_per_gate"
+]
+
 
 # The canonical gate order in colah's letters: his candidate is C (C̃).
 GATE_NAMES = named_gates("C")

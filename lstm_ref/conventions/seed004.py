@@ -30,6 +30,11 @@ from ..cell import lstm_step
 from ..layout import named_gates, split_gates
 from ..params import LSTMParams, LSTMState, as_float_array
 
+__all__ = [
+    "GATE_NAMES", "ExerciseWeights", "init_weights", "to_params", "from_params", "read_out",
+    "MyLSTMCell"
+]
+
 
 # The canonical gate order in the exercise's letters: its candidate is c.
 GATE_NAMES = named_gates("c")

@@ -40,6 +40,12 @@ from ..params import (LSTMParams, LSTMState, as_float_array, built, check_finite
                       check_units, checked_array, fold_forget_bias,  # noqa: F401  (re-exported)
                       state_pair)
 
+__all__ = [
+    "TF1_GATE_NAMES", "NORM_SCOPES", "LSTMStateTuple", "from_tf1", "to_tf1",
+    "from_tf1_variables", "forget_bias_gap", "solve_forget_preactivation", "BasicLSTMCell",
+    "LSTMCell", "LayerNormBasicLSTMCell", "MultiRNNCell"
+]
+
 # TF's letters for its blocks, in its order: the candidate is j.
 TF1_GATE_NAMES = named_gates("j", TF1_GATE_ORDER)
 # The scope names LayerNormBasicLSTMCell gives the layer norm of each gate block.

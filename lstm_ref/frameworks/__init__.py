@@ -5,4 +5,10 @@ Each module imports its framework when it is itself imported, never before:
 
 * :mod:`lstm_ref.frameworks.tensorflow` — TensorFlow, Keras 3, tf-keras and the
   ``tf.compat.v1`` cells
+* :mod:`lstm_ref.frameworks.torch` — PyTorch: ``nn.LSTM``, ``nn.LSTMCell``, packed
+  sequences, ``torch.autograd``
+* :mod:`lstm_ref.frameworks.jax` — JAX and Flax: the linen and nnx LSTM cells,
+  ``nn.RNN``, the LSTM as a jitted ``jax.lax.scan``
 """
+
+__all__ = ["tensorflow", "torch", "jax"]

@@ -30,6 +30,13 @@ from ..conventions import tf1
 from ..conventions.keras import to_keras
 from ..params import LSTMParams, LSTMState, zero_state
 
+__all__ = [
+    "versions", "keras_lstm", "keras_rnn_variables", "run_keras_lstm", "run_keras_stack",
+    "keras_bidirectional", "run_keras_bidirectional", "tf1_cell", "run_tf1_cell",
+    "run_layer_norm_cell_tf", "MyLSTMCellTF", "keras_lstm_gradients", "tf1_cell_gradients",
+    "keras_simple_rnn", "keras_simple_rnn_gradients", "KerasCharModel"
+]
+
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     # Too late to choose tf-keras for tf.compat.v1; say so instead of failing later.
     warnings.warn(

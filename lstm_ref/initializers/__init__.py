@@ -4,3 +4,5 @@ Imported only when seeded initial weights are asked for:
 :mod:`lstm_ref.initializers.keras` has the initializers,
 :mod:`lstm_ref.initializers.philox` TensorFlow's stateless random numbers.
 """
+
+__all__ = ["keras", "philox"]

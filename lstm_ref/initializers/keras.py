@@ -64,6 +64,11 @@ from .philox import (
     stateless_uniform,
 )
 
+__all__ = [
+    "KERAS_SEED_MODULUS", "keras_seed", "compute_fans", "glorot_limit", "glorot_uniform",
+    "orthogonal", "zeros", "keras_lstm_bias", "keras_lstm_init"
+]
+
 # _cast_seed in keras/src/backend/tensorflow/random.py: floormod by int32.max - 1.
 KERAS_SEED_MODULUS = 2**31 - 2
 

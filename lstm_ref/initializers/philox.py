@@ -52,6 +52,14 @@ from typing import Sequence, Union
 
 import numpy as np
 
+__all__ = [
+    "Shape", "PHILOX_M", "PHILOX_W", "PHILOX_ROUNDS", "SEED_SCRAMBLE_KEY", "check_seed_pair",
+    "check_int64", "check_shape_arg", "check_float_dtype", "philox4x32", "counter_sequence",
+    "random_bits", "seed_to_key_counter", "uint32_to_float", "uint64_to_double",
+    "c_float_math_available", "box_muller_float", "box_muller_double", "standard_uniform",
+    "standard_normal", "stateless_uniform", "stateless_normal"
+]
+
 Shape = Union[int, Sequence[int]]
 
 # Philox4x32-10 constants (Salmon et al., SC 2011), as in philox_random.h.

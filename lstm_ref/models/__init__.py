@@ -4,3 +4,5 @@
 trains it; :mod:`lstm_ref.models.plain_rnn` is a plain tanh RNN whose
 gradients the book compares with the LSTM's.
 """
+
+__all__ = ["plain_rnn", "training"]

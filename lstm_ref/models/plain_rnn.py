@@ -16,6 +16,8 @@ import numpy as np
 from ..grad import weight_grads
 from ..params import as_float_array, check_finite, checked_array
 
+__all__ = ["RNNParams", "RNNGradients", "check_rnn_params", "rnn_sequence", "rnn_backward"]
+
 
 class RNNParams(NamedTuple):
     """Weights of a plain RNN: ``W`` (D, H), ``U`` (H, H), ``b`` (H,) or None."""

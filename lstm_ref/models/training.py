@@ -40,6 +40,13 @@ from ..cell import lstm_step
 from ..initializers.keras import glorot_uniform, keras_lstm_init, zeros
 from ..params import LSTMParams, LSTMState, check_finite, check_shape, checked_array, zero_state
 
+__all__ = [
+    "Vocabulary", "check_ids", "one_hot", "bptt_windows", "CharModel", "init_char_model",
+    "logits", "softmax", "log_softmax", "cross_entropy", "cross_entropy_grad", "readout_grads",
+    "loss_and_grads", "global_norm", "clip_by_global_norm", "adam_update", "Adam",
+    "TrainingRun", "train", "sample"
+]
+
 # ---------------------------------------------------------------------------
 # Text
 

@@ -17,6 +17,12 @@ import numpy as np
 
 from ..conventions.per_gate import PerGateParams
 
+__all__ = [
+    "Seed000", "SEED_000", "Seed001", "SEED_001", "TFLayerNormTests", "TF_LAYER_NORM_TESTS",
+    "Seed002", "SEED_002", "Seed003", "SEED_003", "SEED_003_PRINTED", "seed003_weights",
+    "Seed004", "SEED_004"
+]
+
 # ---------------------------------------------------------------------------
 # Seed 000: a manual BasicLSTMCell against tf.contrib.rnn.BasicLSTMCell
 

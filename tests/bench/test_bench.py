@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from lstm_ref import LSTMParams, lstm_sequence, verify
-from lstm_ref.bench.benchmark import (BACKWARD, CHECK_SIZE, FORWARD, SIZES, Contender, Size,
+from lstm_ref.bench.benchmark import (BACKWARD, CHECK_SIZE, FORWARD, JAX_NAME, SIZES, Contender,
+                            Size,
                             backward_matmul_flops, bench_size, check, contenders,
                             elementwise_bytes, format_profile, format_profile_backward,
                             format_table, loss_gradients, matmul_flops, matmul_lower_bound,
@@ -90,6 +91,7 @@ def test_a_sample_of_quick_calls_is_the_mean_of_many():
 def test_every_contender_is_checked_in_float64():
     errors = verify_contenders(contenders(eager=False))
     assert "lstm_ref fast" in errors and "Keras 3 LSTM, tf.function" in errors
+    assert "PyTorch nn.LSTM" in errors and JAX_NAME in errors
     assert max(errors.values()) <= 1e-12
     assert CHECK_SIZE.D != CHECK_SIZE.H
 
@@ -188,6 +190,7 @@ def test_every_backward_contender_is_checked_in_float64():
     assert {c.mode for c in candidates} == {BACKWARD}
     errors = verify_contenders(candidates)
     assert "lstm_ref fast" in errors and "Keras 3 LSTM, tf.function" in errors
+    assert JAX_NAME in errors
     assert max(errors.values()) <= 1e-12
     with pytest.raises(ValueError, match=r"^mode: expected 'forward' or 'forward\+backward'"):
         contenders(mode="backward")
@@ -237,3 +240,17 @@ def test_profile_of_the_backward_pass_has_its_parts():
                             "recurrent_grads", "weight_grads", "input_grads",
                             "total_fresh_memory"}
     assert "backward loop" in format_profile_backward("tiny", size, profile)
+
+
+@pytest.mark.parametrize("mode", [FORWARD, BACKWARD])
+@pytest.mark.parametrize("bias", [True, False])
+def test_jax_contender_agrees_in_float32(mode, bias):
+    """The JAX scan's float32 answer, checked as the benchmark checks it before timing."""
+    X, params = problem(Size(2, 6, 3, 4), np.float32, seed=3)
+    if not bias:
+        params = LSTMParams(W=params.W, U=params.U)
+    jax_contender = next(c for c in contenders(eager=False, mode=mode) if c.name == JAX_NAME)
+    reference = reference_answer(X, params, mode)
+    run, result = jax_contender.prepare(X, params, reference)
+    max_abs, _ = check(jax_contender, run, result, X, params, reference, 1e-5)
+    assert max_abs <= 1e-5

@@ -61,13 +61,15 @@ def _execution_inputs_hash() -> str:
     """Hash of what notebooks import or read but jupyter-cache cannot see.
 
     jupyter-cache keys a notebook by its own code cells only. Keying the cache
-    directory by lstm_ref's source, the pinned requirements, the book's data
-    and this file (which sets the kernels' environment) makes an edit to any
+    directory by lstm_ref's source, the helper modules chapters import from
+    book/ (the layout figures), the pinned requirements, the book's data and
+    this file (which sets the kernels' environment) makes an edit to any
     of them re-execute every chapter, and going back to an earlier state finds
     that state's cache again.
     """
     digest = hashlib.sha256()
-    files = sorted(ROOT.glob("lstm_ref/**/*.py")) + sorted(ROOT.glob("book/data/**/*"))
+    files = [*sorted(ROOT.glob("lstm_ref/**/*.py")), *sorted(ROOT.glob("book/*.py")),
+             *sorted(ROOT.glob("book/data/**/*"))]
     for path in [*files, ROOT / "requirements.txt", ROOT / "conf.py"]:
         if path.is_file():
             digest.update(path.relative_to(ROOT).as_posix().encode())

@@ -20,7 +20,8 @@ import numpy as np
 
 __all__ = [
     "Activation", "CONTRIB_LAYER_NORM_EPSILON", "sigmoid", "tanh", "hard_sigmoid_keras3",
-    "hard_sigmoid_keras2", "relu", "linear", "softsign", "softplus", "swish", "layer_norm",
+    "hard_sigmoid_keras2", "relu", "linear", "softsign", "softplus", "swish", "affine",
+    "leaky_relu", "thresholded_relu", "scaled_tanh", "hard_sigmoid_onnx", "elu", "layer_norm",
     "activation_names", "get_activation"
 ]
 
@@ -95,6 +96,51 @@ def swish(z: np.ndarray) -> np.ndarray:
     """``z * sigmoid(z)`` (Keras's ``"swish"`` and ``"silu"``)."""
     z = np.asarray(z)
     return z * sigmoid(z)
+
+
+# ---------------------------------------------------------------------------
+# The optional activations of ONNX's recurrent operators, with their alpha and beta.
+# Defaults are the ONNX operators' of the same name.
+
+
+def affine(z: np.ndarray, alpha: float = 1.0, beta: float = 0.0) -> np.ndarray:
+    """ONNX ``Affine``: ``alpha z + beta``."""
+    z = np.asarray(z)
+    return z * z.dtype.type(alpha) + z.dtype.type(beta)
+
+
+def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    """ONNX ``LeakyRelu``: ``z`` where ``z >= 0``, else ``alpha z``."""
+    z = np.asarray(z)
+    return np.where(z >= 0, z, z * z.dtype.type(alpha))
+
+
+def thresholded_relu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """ONNX ``ThresholdedRelu``: ``z`` where ``z >= alpha``, else 0."""
+    z = np.asarray(z)
+    return np.where(z >= alpha, z, z.dtype.type(0))
+
+
+def scaled_tanh(z: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> np.ndarray:
+    """ONNX ``ScaledTanh``: ``alpha tanh(beta z)``."""
+    z = np.asarray(z)
+    return z.dtype.type(alpha) * np.tanh(z * z.dtype.type(beta))
+
+
+def hard_sigmoid_onnx(z: np.ndarray, alpha: float = 0.2, beta: float = 0.5) -> np.ndarray:
+    """ONNX ``HardSigmoid``: ``min(max(alpha z + beta, 0), 1)``.
+
+    With the defaults it is Keras 2's ``hard_sigmoid``
+    (:func:`hard_sigmoid_keras2`); alpha and beta are the ONNX attributes.
+    """
+    z = np.asarray(z)
+    return np.clip(z * z.dtype.type(alpha) + z.dtype.type(beta), 0, 1)
+
+
+def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """ONNX ``Elu``: ``z`` where ``z >= 0``, else ``alpha (e^z - 1)``; no overflow for large z."""
+    z = np.asarray(z)
+    return np.where(z >= 0, z, z.dtype.type(alpha) * np.expm1(np.minimum(z, 0)))
 
 
 def layer_norm(

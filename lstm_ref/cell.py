@@ -44,7 +44,8 @@ from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, c
 
 __all__ = [
     "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "check_config", "preactivations", "normalize_gates",
-    "add_forget_bias", "input_forget_peepholes", "candidate_dropout", "cell_update",
+    "add_forget_bias", "input_forget_peepholes", "normalize_gate_tflite", "clip_preactivation",
+    "coupled_input_gate", "coupled_forget_gate", "COUPLINGS", "candidate_dropout", "cell_update",
     "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
     "project", "StepValues", "step_values", "lstm_step"
 ]
@@ -79,6 +80,18 @@ class LSTMConfig:
     dropout_keep_prob : float
         Probability of keeping a candidate unit when a dropout mask is passed
         to the step; kept units are divided by it (TF's ``dropout``).
+    output_activation : str or callable, optional
+        ψ, applied to the cell state for the hidden state, ``h = o ⊙ ψ(c)``
+        (ONNX's third activation, h). ``None``: the same as ``activation``.
+    preactivation_clip : float, optional
+        Clip the four gates' pre-activations to ``[-clip, clip]`` before their
+        activations (ONNX's ``clip``, as ONNX Runtime applies it); the cell
+        state is not clipped.
+    coupled_gates : {None, "input_from_forget", "forget_from_input"}
+        Couple the input and forget gates: ``"input_from_forget"`` computes
+        ``i = 1 - f`` (TFLite's and NNAPI's CIFG), ``"forget_from_input"``
+        computes ``f = 1 - i`` (ONNX's ``input_forget``). The other gate's
+        weights are then not read.
     """
 
     activation: ActivationSpec = "tanh"
@@ -88,16 +101,25 @@ class LSTMConfig:
     proj_clip: Optional[float] = None
     layer_norm_epsilon: float = CONTRIB_LAYER_NORM_EPSILON
     dropout_keep_prob: float = 1.0
+    output_activation: Optional[ActivationSpec] = None
+    preactivation_clip: Optional[float] = None
+    coupled_gates: Optional[str] = None
 
     def __post_init__(self) -> None:
         # Resolve names now, so that a typo fails when the config is made.
         self.activation_fn
         self.recurrent_activation_fn
+        self.output_activation_fn
+        if self.coupled_gates not in COUPLINGS:
+            raise ValueError(
+                "coupled_gates: expected None, 'input_from_forget' or 'forget_from_input', "
+                f"got {self.coupled_gates!r}"
+            )
         # Each number is kept as a Python float: a NumPy scalar (np.float64(1.0))
         # would make every float32 array it touches float64.
         for name, (expected, valid) in _NUMBERS.items():
             value = getattr(self, name)
-            if value is None and name in ("cell_clip", "proj_clip"):
+            if value is None and name in ("cell_clip", "proj_clip", "preactivation_clip"):
                 continue
             number = _real_number(name, value, expected)
             if not valid(number):
@@ -114,12 +136,23 @@ class LSTMConfig:
         """σ as a function."""
         return _resolve("recurrent_activation", self.recurrent_activation)
 
+    @property
+    def output_activation_fn(self) -> Activation:
+        """ψ as a function: ``output_activation``, or φ when it is ``None``."""
+        if self.output_activation is None:
+            return self.activation_fn
+        return _resolve("output_activation", self.output_activation)
+
+
+COUPLINGS = (None, "input_from_forget", "forget_from_input")
+
 
 # The numeric options: what each must be, and the test of it (NaN fails every one).
 _NUMBERS = {
     "forget_bias": ("a finite number", np.isfinite),
     "cell_clip": ("a positive number or None", lambda v: v > 0),
     "proj_clip": ("a positive number or None", lambda v: v > 0),
+    "preactivation_clip": ("a positive number or None", lambda v: v > 0),
     # A one-unit layer norm has zero variance: epsilon = 0 would divide 0 by 0.
     "layer_norm_epsilon": ("a finite number > 0", lambda v: 0 < v < np.inf),
     "dropout_keep_prob": ("a probability in (0, 1]", lambda v: 0 < v <= 1),
@@ -158,14 +191,17 @@ def check_config(config) -> LSTMConfig:
 # The equations, one function each, in the order a step applies them
 
 
-def preactivations(x: np.ndarray, h_prev: np.ndarray, params: LSTMParams) -> np.ndarray:
+def preactivations(x: np.ndarray, h_prev: np.ndarray, params: LSTMParams,
+                   bias: bool = True) -> np.ndarray:
     """Gate pre-activations ``z = x W + h_prev U + b``, shape (N, 4H), blocks i, f, g, o.
 
     Implements :eq:`eq-preactivation`. Adding the two products before the bias
     follows Keras's order of operations, so float32 results round the same way.
+    ``bias=False`` leaves ``b`` out, for TFLite's layer norm, which adds it
+    after normalizing (:func:`normalize_gate_tflite`).
     """
     z = x @ params.W + h_prev @ params.U  # (N, 4H)
-    if params.b is not None:
+    if bias and params.b is not None:
         z = z + params.b
     return z
 
@@ -209,6 +245,46 @@ def input_forget_peepholes(
     if params.p_f is not None:
         z_f = z_f + params.p_f * c_prev
     return z_i, z_f
+
+
+def normalize_gate_tflite(z_k: np.ndarray, gamma_k: np.ndarray, b_k: np.ndarray,
+                          epsilon: float) -> np.ndarray:
+    """One gate's pre-activation (N, H) under TFLite's layer norm: normalize, scale, then add the bias.
+
+    Implements :eq:`eq-ln-tflite`: ``z_k`` is ``W_k x + U_k h`` plus the
+    gate's peephole, without the bias; it is normalized over its H units,
+    multiplied by ``gamma_k`` and the bias ``b_k`` added, in the place of
+    layer normalization's shift. TFLite's kernels use ``epsilon`` = 1e-8.
+    """
+    return layer_norm(z_k, gamma_k, b_k, epsilon)
+
+
+def clip_preactivation(z: np.ndarray, clip: float) -> np.ndarray:
+    """A gate's pre-activation (N, H) clipped to ``[-clip, clip]``: ONNX's ``clip``.
+
+    Implements :eq:`eq-preactivation-clip`, applied to each of the four
+    gates' pre-activations, peepholes and bias included, just before the
+    activation; unlike :func:`clip_cell`, it leaves the cell state alone.
+    """
+    return np.clip(z, -clip, clip)
+
+
+def coupled_input_gate(f: np.ndarray) -> np.ndarray:
+    """The input gate (N, H) of coupled gates: ``i = 1 - f`` (CIFG).
+
+    Implements :eq:`eq-cifg`: TFLite's and NNAPI's LSTM without input-gate
+    weights writes exactly as much as it forgets.
+    """
+    return 1 - f
+
+
+def coupled_forget_gate(i: np.ndarray) -> np.ndarray:
+    """The forget gate (N, H) of coupled gates: ``f = 1 - i`` (ONNX's ``input_forget``).
+
+    Implements :eq:`eq-coupled-forget`: the coupling of :func:`coupled_input_gate`
+    the other way round; the forget gate's weights are not read.
+    """
+    return 1 - i
 
 
 def candidate_dropout(g: np.ndarray, mask: np.ndarray, keep_prob: float) -> np.ndarray:
@@ -274,7 +350,8 @@ def output_peephole_matrix(z_o: np.ndarray, c: np.ndarray, params: LSTMParams) -
 def hidden_state(o: np.ndarray, c: np.ndarray, activation: Activation) -> np.ndarray:
     """New hidden state ``o ⊙ φ(c)`` (N, H): a gated view of the cell state.
 
-    Implements :eq:`eq-hidden`.
+    Implements :eq:`eq-hidden`. With an output activation ψ of its own
+    (ONNX's h), ``o ⊙ ψ(c)``: :eq:`eq-output-activation`.
     """
     return o * activation(c)
 
@@ -283,13 +360,17 @@ def project(m: np.ndarray, params: LSTMParams, config: LSTMConfig) -> np.ndarray
     """Projected hidden state ``m W_proj`` (N, P), clipped to ``proj_clip`` if set.
 
     The identity when the parameters hold no projection. The projection is
-    linear and has no bias, as in Sak et al. (2014) and TF's ``LSTMCell``.
+    linear and has no bias, as in Sak et al. (2014) and TF's ``LSTMCell``,
+    unless ``params.b_proj`` gives it one (TFLite's ``projection_bias``),
+    added before the clip.
 
-    Implements :eq:`eq-projection`.
+    Implements :eq:`eq-projection` and :eq:`eq-projection-bias`.
     """
     if params.W_proj is None:
         return m
     h = m @ params.W_proj  # (N, P)
+    if params.b_proj is not None:
+        h = h + params.b_proj
     if config.proj_clip is not None:
         h = np.clip(h, -config.proj_clip, config.proj_clip)
     return h
@@ -348,30 +429,51 @@ def step_values(
     pre-activations once the forget bias and the peepholes that feed it are
     added.
     """
-    sigma, phi = config.recurrent_activation_fn, config.activation_fn
+    sigma, phi, psi = (config.recurrent_activation_fn, config.activation_fn,
+                       config.output_activation_fn)
+    clip, tflite_norm = config.preactivation_clip, params.layer_norm_form == "tflite"
     c_prev = state.c
-    z = preactivations(x, state.h, params)  # (N, 4H)
-    if params.layer_norm:
+    z = preactivations(x, state.h, params, bias=not tflite_norm)  # (N, 4H)
+    if params.layer_norm_form == "basic":
         z = normalize_gates(z, params, config.layer_norm_epsilon)
     z_i, z_f, z_g, z_o = split_gates(z)  # (N, H) each
     z_f = add_forget_bias(z_f, config.forget_bias)
     z_i, z_f = input_forget_peepholes(z_i, z_f, c_prev, params)
-    i = sigma(z_i)  # input gate
-    f = sigma(z_f)  # forget gate
+    if tflite_norm:  # TFLite: normalize W x + U h + peephole, then add the bias
+        b = params.b if params.b is not None else np.zeros(4 * params.hidden_size, params.dtype)
+        gammas, biases = split_gates(params.gamma), split_gates(b)
+        z_i, z_f, z_g = (normalize_gate_tflite(z_k, gammas[k], biases[k],
+                                               config.layer_norm_epsilon)
+                         for k, z_k in enumerate((z_i, z_f, z_g)))
+    if clip is not None:
+        z_i, z_f, z_g = (clip_preactivation(z_k, clip) for z_k in (z_i, z_f, z_g))
+    if config.coupled_gates == "input_from_forget":
+        f = sigma(z_f)  # forget gate
+        i = coupled_input_gate(f)
+    elif config.coupled_gates == "forget_from_input":
+        i = sigma(z_i)  # input gate
+        f = coupled_forget_gate(i)
+    else:
+        i = sigma(z_i)  # input gate
+        f = sigma(z_f)  # forget gate
     g = phi(z_g)  # candidate
     if candidate_mask is not None:
         g = candidate_dropout(g, candidate_mask, config.dropout_keep_prob)
 
     c = cell_update(f, c_prev, i, g)
-    if params.layer_norm:
+    if params.layer_norm_form == "basic":
         c = normalize_cell(c, params, config.layer_norm_epsilon)
     if config.cell_clip is not None:
         c = clip_cell(c, config.cell_clip)
 
     z_o = output_peephole(z_o, c, params)  # the output gate sees the new cell state
     z_o = output_peephole_matrix(z_o, c, params)
+    if tflite_norm:
+        z_o = normalize_gate_tflite(z_o, gammas[3], biases[3], config.layer_norm_epsilon)
+    if clip is not None:
+        z_o = clip_preactivation(z_o, clip)
     o = sigma(z_o)  # output gate
-    m = hidden_state(o, c, phi)
+    m = hidden_state(o, c, psi)
     return StepValues(i=i, f=f, g=g, o=o, c=c, m=m, h=project(m, params, config))
 
 

@@ -103,7 +103,13 @@ derivative is computed in the place of the activation it comes from.
 _UNSUPPORTED = {
     "p_i": "a peephole", "p_f": "a peephole", "p_o": "a peephole",
     "V_o": "a full-matrix output peephole", "W_proj": "a projection",
-    "gamma": "layer normalization",
+    "gamma": "layer normalization", "b_proj": "a projection bias",
+}
+# Options of LSTMConfig the fast path does not compute, and what they are.
+_UNSUPPORTED_OPTIONS = {
+    "coupled_gates": "coupled input and forget gates",
+    "preactivation_clip": "clipped activation inputs",
+    "output_activation": "an output activation other than the candidate's",
 }
 
 
@@ -124,6 +130,12 @@ def check_fast_supported(params: LSTMParams, config: LSTMConfig) -> None:
             f"params.{name}: the fast path does not compute {_UNSUPPORTED[name]}; it supports "
             "W, U and b only. Use lstm_ref.lstm_sequence for this cell"
         )
+    for name, what in _UNSUPPORTED_OPTIONS.items():
+        if getattr(config, name) is not None:
+            raise ValueError(
+                f"config.{name}: the fast path does not compute {what} (got "
+                f"{getattr(config, name)!r}). Use lstm_ref.lstm_sequence for this cell"
+            )
 
 
 @dataclass(frozen=True, eq=False)

@@ -132,6 +132,18 @@ def check_supported(params: LSTMParams, config: LSTMConfig) -> None:
             "gamma_c, beta_c) is not implemented; supported: W, U, b, p_i, p_f, p_o, "
             "V_o, W_proj"
         )
+    if params.b_proj is not None:
+        raise ValueError(
+            "params.b_proj: backpropagation through a projection bias is not implemented; "
+            "supported: W, U, b, p_i, p_f, p_o, V_o, W_proj"
+        )
+    for name in ("coupled_gates", "preactivation_clip", "output_activation"):
+        if getattr(config, name) is not None:
+            raise ValueError(
+                f"config.{name}: backpropagation with this option is not implemented "
+                f"(got {getattr(config, name)!r}); supported: the activations, "
+                "forget_bias, cell_clip and proj_clip"
+            )
     derivative(config.activation_fn, "config.activation")
     derivative(config.recurrent_activation_fn, "config.recurrent_activation")
 

@@ -283,12 +283,18 @@ class LSTMParams:
         Full-matrix output peephole, ``c_t @ V_o`` added to the output gate
         (the variant of the seed-004 exercise).
     W_proj : ndarray, shape (H, P), optional
-        Projection of the hidden state, ``h_t = m_t @ W_proj`` (no bias).
+        Projection of the hidden state, ``h_t = m_t @ W_proj`` (+ ``b_proj``).
     gamma, beta : ndarray, shape (4H,), optional
         Layer-normalization gain and shift for each gate block.
     gamma_c, beta_c : ndarray, shape (H,), optional
         Layer-normalization gain and shift for the new cell state. The four
-        layer-normalization arrays come together or not at all.
+        layer-normalization arrays come together (TF's
+        ``LayerNormBasicLSTMCell``), or ``gamma`` comes alone: the TFLite/NNAPI
+        layer norm, which normalizes ``W x + U h`` plus the peephole of each
+        gate, scales by ``gamma`` and adds the bias ``b`` after normalizing,
+        and leaves the cell state alone (:attr:`layer_norm_form`).
+    b_proj : ndarray, shape (P,), optional
+        Bias of the projection (TFLite's ``projection_bias``); needs ``W_proj``.
 
     All arrays must share one floating dtype and be finite.
 
@@ -313,6 +319,7 @@ class LSTMParams:
     beta: Optional[np.ndarray] = None
     gamma_c: Optional[np.ndarray] = None
     beta_c: Optional[np.ndarray] = None
+    b_proj: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         # With a projection, h (and so U's first axis) has W_proj's second size.
@@ -324,17 +331,20 @@ class LSTMParams:
         self._set("U", U)
         self._set("b", b)
         sizes = {"H": H, "4H": 4 * H, "P": P}
+        if self.b_proj is not None and P is None:
+            raise ValueError("b_proj: a projection bias needs W_proj, the projection; got no W_proj")
         for name, symbols in OPTIONAL_SHAPES.items():
             value = getattr(self, name)
             if value is not None:
                 shape = tuple(sizes[symbol] for symbol in symbols)
                 self._set(name, checked_array(name, value, shape, symbols, W.dtype, "W"))
         present = [getattr(self, n) is not None for n in LAYER_NORM_FIELDS]
-        if any(present) and not all(present):
+        if any(present) and not all(present) and present != [True, False, False, False]:
             missing = [n for n, p in zip(LAYER_NORM_FIELDS, present) if not p]
             raise ValueError(
                 f"{missing[0]}: layer normalization needs all of "
-                f"{', '.join(LAYER_NORM_FIELDS)}; missing {', '.join(missing)}"
+                f"{', '.join(LAYER_NORM_FIELDS)} (TF's LayerNormBasicLSTMCell), or gamma "
+                f"alone (TFLite's); missing {', '.join(missing)}"
             )
 
     def _set(self, name: str, value) -> None:
@@ -362,8 +372,16 @@ class LSTMParams:
 
     @property
     def layer_norm(self) -> bool:
-        """Whether the cell normalizes its gate blocks and cell state."""
+        """Whether the cell normalizes its gate blocks (in either form)."""
         return self.gamma is not None
+
+    @property
+    def layer_norm_form(self) -> Optional[str]:
+        """``"basic"`` (``LayerNormBasicLSTMCell``: gates and cell state, with
+        shifts), ``"tflite"`` (``gamma`` alone: the TFLite/NNAPI form), or ``None``."""
+        if self.gamma is None:
+            return None
+        return "tflite" if self.beta is None else "basic"
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The weights that are present, by field name."""
@@ -419,7 +437,7 @@ LAYER_NORM_FIELDS = ("gamma", "beta", "gamma_c", "beta_c")
 # The shape of every optional weight, in the book's letters.
 OPTIONAL_SHAPES = {
     "p_i": ("H",), "p_f": ("H",), "p_o": ("H",), "V_o": ("H", "H"), "W_proj": ("H", "P"),
-    "gamma": ("4H",), "beta": ("4H",), "gamma_c": ("H",), "beta_c": ("H",),
+    "gamma": ("4H",), "beta": ("4H",), "gamma_c": ("H",), "beta_c": ("H",), "b_proj": ("P",),
 }
 
 

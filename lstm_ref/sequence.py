@@ -23,13 +23,14 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .cell import DEFAULT_CONFIG, LSTMConfig, check_config, step_values
+from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, check_config, step_values
 from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_dtype, check_list_arg,
-                     check_no_overflow, check_sequence_inputs, check_shape)
+                     check_no_overflow, check_sequence_inputs, check_shape, checked_array)
 
 __all__ = [
     "MERGE_MODES", "check_mask", "check_merge_mode", "reverse_time", "masked_state",
-    "masked_output", "merge_directions", "lstm_sequence", "stacked_lstm_sequence",
+    "masked_output", "merge_directions", "lstm_sequence", "lstm_sequence_values",
+    "stacked_lstm_sequence",
     "bidirectional_lstm_sequence"
 ]
 
@@ -137,6 +138,7 @@ def lstm_sequence(
     mask: Optional[np.ndarray] = None,
     go_backwards: bool = False,
     zero_output_for_mask: bool = False,
+    time_major: bool = False,
 ) -> tuple[np.ndarray, LSTMState]:
     """Run the cell over every time step of a batch of sequences.
 
@@ -160,6 +162,10 @@ def lstm_sequence(
         Read the time steps from last to first (Keras's ``go_backwards``).
     zero_output_for_mask : bool
         Output zeros at masked steps instead of repeating the last output.
+    time_major : bool
+        ``X`` is (T, N, D) and the outputs (T, N, P), time first, as ONNX
+        (layout 0), TFLite (``time_major``) and TensorFlow's fused kernels
+        lay them out. The mask stays (N, T).
 
     Returns
     -------
@@ -187,6 +193,10 @@ def lstm_sequence(
     >>> outputs[0, :, 0].round(4)   # the masked step repeats the previous output
     array([0.1743, 0.1743, 0.3091])
     """
+    if time_major:
+        X = checked_array("X", X, (None, None, params.input_size), ("T", "N", "D"),
+                          params.dtype, "the weights")
+        X = np.swapaxes(X, 0, 1)  # (N, T, D): a view
     X, state = check_sequence_inputs(X, initial_state, params)
     check_config(config)
     N, T, _ = X.shape
@@ -203,7 +213,37 @@ def lstm_sequence(
             outputs[:, t] = y
     check_no_overflow("outputs", outputs, "sequence")
     check_no_overflow("c", state.c, "sequence")
-    return outputs, state
+    return (np.swapaxes(outputs, 0, 1) if time_major else outputs), state
+
+
+def lstm_sequence_values(
+    X: np.ndarray,
+    params: LSTMParams,
+    config: LSTMConfig = DEFAULT_CONFIG,
+    initial_state: Optional[LSTMState] = None,
+) -> StepValues:
+    """Every intermediate of every step: gates, candidate and cell states over time.
+
+    Unrolls the cell as :func:`lstm_sequence` does (no mask), keeping
+    what :func:`lstm_ref.cell.step_values` computes at each step, as fused
+    kernels (TensorFlow's ``BlockLSTM``, NNAPI's LSTM) report it.
+
+    Returns
+    -------
+    StepValues
+        ``i``, ``f``, ``g``, ``o``, ``c``, ``m`` of shape (N, T, H) and ``h``
+        (N, T, P): step t's values at ``[:, t]``.
+    """
+    X, state = check_sequence_inputs(X, initial_state, params)
+    check_config(config)
+    steps = []
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        for t in range(X.shape[1]):
+            values = step_values(X[:, t], state, params, config)
+            state = values.state
+            steps.append(values)
+    check_no_overflow("c", state.c, "sequence")
+    return StepValues(*(np.stack(v, axis=1) for v in zip(*steps)))
 
 
 # ---------------------------------------------------------------------------

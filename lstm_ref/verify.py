@@ -48,7 +48,8 @@ _RECORDS = re.compile(RECORDS_ATTRIBUTE + r'="([^"]*)"')
 # Frameworks whose version is recorded when they are already imported.
 # JAX is recorded only beside Flax: Keras 3 imports jax by itself, unused.
 _FRAMEWORKS = (("tensorflow", "TensorFlow"), ("keras", "Keras"), ("tf_keras", "tf-keras"),
-               ("torch", "PyTorch"), ("flax", "Flax"), ("jax", "JAX"))
+               ("torch", "PyTorch"), ("flax", "Flax"), ("jax", "JAX"), ("onnx", "onnx"),
+               ("onnxruntime", "ONNX Runtime"), ("ai_edge_litert", "LiteRT"))
 _ONLY_WITH = {"jax": "flax"}
 
 

@@ -15,6 +15,9 @@ forward pass alone:
 * the same LSTM written as a JAX ``lax.scan`` and compiled with ``jax.jit``
   (:func:`lstm_ref.frameworks.jax.scan_lstm_runner`), when ``jax`` can be
   imported;
+* ONNX Runtime's CPU ``LSTM`` kernel on a one-node model
+  (:mod:`lstm_ref.frameworks.onnxruntime`), forward only: it computes no
+  gradients, and has no float64 (its check before timing is in float32);
 
 then a forward and backward pass (the gradients of the loss ``sum(outputs)``
 with respect to the inputs and every weight) of the same: the readable
@@ -68,8 +71,9 @@ __all__ = [
     "matmul_flops", "backward_matmul_flops", "elementwise_bytes", "Size", "SIZES", "SWEEP_T",
     "SWEEP_H", "problem", "matmul_lower_bound", "matmul_lower_bound_backward",
     "recurrent_grad_multiplies", "Timing", "time_runs", "FLOAT32_TOLERANCE", "CHECK_SIZE",
-    "LOWER_BOUND", "GRADIENT_NAMES", "Contender", "check", "torch_lstm", "loss_gradients",
-    "torch_available", "jax_available", "JAX_NAME", "contenders", "reference_answer", "verify_contenders", "bench_size",
+    "LOWER_BOUND", "ONNXRUNTIME", "GRADIENT_NAMES", "Contender", "check", "torch_lstm",
+    "loss_gradients", "torch_available", "jax_available", "JAX_NAME", "onnxruntime_available",
+    "contenders", "reference_answer", "verify_contenders", "bench_size",
     "numpy_call_seconds", "profile_fast", "format_profile", "profile_backward",
     "format_profile_backward", "blas_threads", "cpu_model", "environment", "format_table",
     "format_environment", "main"
@@ -345,6 +349,7 @@ FLOAT32_TOLERANCE = 1e-5
 # The float64 check before any timing: small, but every axis a different size.
 CHECK_SIZE = Size(N=3, T=20, D=5, H=7)
 LOWER_BOUND = "matmul lower bound"
+ONNXRUNTIME = "ONNX Runtime LSTM"
 FORWARD, BACKWARD = "forward", "forward+backward"
 GRADIENT_NAMES = ("d_X", "d_W", "d_U", "d_b")
 
@@ -359,13 +364,16 @@ class Contender(NamedTuple):
     readable path's: the outputs (N, T, H) in :data:`FORWARD` mode, and in
     :data:`BACKWARD` mode the gradients of ``sum(outputs)`` by name
     (:data:`GRADIENT_NAMES`). ``framework`` marks the contenders over which
-    the ratio "to the fastest framework" is taken.
+    the ratio "to the fastest framework" is taken. ``float64=False`` marks an
+    implementation without float64, which :func:`verify_contenders` checks in
+    float32.
     """
 
     name: str
     framework: bool
     prepare: Callable
     mode: str = FORWARD
+    float64: bool = True  # False: the implementation has no float64 (ONNX Runtime's LSTM)
 
 
 def check(contender: Contender, run, result, X, params, reference,
@@ -481,6 +489,26 @@ def _torch(X, params, outputs):
         with torch.no_grad():
             return lstm(X_torch)[0]
     return run, lambda answer: answer.numpy()
+
+
+def _onnxruntime(X, params, outputs):
+    from ..frameworks.onnxruntime import lstm_model, session
+
+    # One LSTM node, weights converted by lstm_ref.conventions.onnx; the CPU
+    # kernel reads time-major inputs (layout 0) and has no float64.
+    run_model = session(lstm_model([params]))
+    X_time_major = np.ascontiguousarray(np.swapaxes(X, 0, 1))  # (T, N, D)
+    return (lambda: run_model(X_time_major)[0],
+            lambda Y: np.swapaxes(Y[:, 0], 0, 1))  # Y (T, 1, N, H) -> (N, T, H)
+
+
+def onnxruntime_available() -> bool:
+    """Whether ``import onnxruntime`` works here (requirements.txt pins it)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -614,7 +642,8 @@ def contenders(frameworks: bool = True, eager: bool = True,
     """Everything to time: lstm_ref's two paths, the lower bound, and the frameworks.
 
     ``mode`` is :data:`FORWARD` (the forward pass) or :data:`BACKWARD`
-    (forward and backward). PyTorch and JAX are included only if they import;
+    (forward and backward). PyTorch and JAX are included only if they import,
+    ONNX Runtime (its CPU LSTM kernel) only in :data:`FORWARD` mode and if it imports;
     ``eager=False`` leaves out the (slow) eager Keras layer,
     ``frameworks=False`` every framework.
     """
@@ -636,6 +665,8 @@ def contenders(frameworks: bool = True, eager: bool = True,
         if jax_available():
             found.append(Contender(JAX_NAME, True, _jax_backward if backward_mode else _jax,
                                    mode))
+        if not backward_mode and onnxruntime_available():  # it computes no gradients
+            found.append(Contender(ONNXRUNTIME, True, _onnxruntime, mode, float64=False))
     return found
 
 
@@ -647,17 +678,21 @@ def reference_answer(X: np.ndarray, params: LSTMParams, mode: str = FORWARD):
 def verify_contenders(candidates: list[Contender]) -> dict[str, float]:
     """Check every contender in float64 against the readable path, to 1e-12.
 
-    On :data:`CHECK_SIZE`: this is where a weight conversion (Keras, PyTorch)
-    or the fast path's reordering would show an error, at float64's tight
-    bar. Returns the max abs error of each; raises on a mismatch.
+    On :data:`CHECK_SIZE`: this is where a weight conversion (Keras, PyTorch,
+    ONNX) or the fast path's reordering would show an error, at float64's
+    tight bar. A contender without float64 (``float64=False``) is checked in
+    float32, to 1e-6. Returns the max abs error of each; raises on a mismatch.
     """
-    X, params = problem(CHECK_SIZE, np.float64, seed=1)
+    problems = {dtype: problem(CHECK_SIZE, dtype, seed=1) for dtype in (np.float64, np.float32)}
     references = {}
     errors = {}
     for contender in candidates:
-        if contender.mode not in references:
-            references[contender.mode] = reference_answer(X, params, contender.mode)
-        reference = references[contender.mode]
+        dtype = np.float64 if contender.float64 else np.float32
+        X, params = problems[dtype]
+        key = (contender.mode, dtype)
+        if key not in references:
+            references[key] = reference_answer(X, params, contender.mode)
+        reference = references[key]
         run, result = contender.prepare(X, params, reference)
         errors[contender.name] = check(contender, run, result, X, params, reference)[0]
     return errors
@@ -877,6 +912,10 @@ def environment(frameworks: bool = True) -> dict:
             from ..frameworks.jax import versions as jax_versions
 
             versions.update({k: v for k, v in jax_versions().items() if k != "numpy"})
+        if onnxruntime_available():
+            import onnxruntime
+
+            versions["onnxruntime"] = onnxruntime.__version__
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": cpu_model(), "platform": platform.platform(),

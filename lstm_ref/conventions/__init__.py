@@ -10,10 +10,17 @@ and back. None of them re-implements the cell.
 * :mod:`~lstm_ref.conventions.torch` — PyTorch ``nn.LSTM`` and ``nn.LSTMCell``
 * :mod:`~lstm_ref.conventions.flax` — Flax's ``LSTMCell``, ``OptimizedLSTMCell``
   (linen and nnx) and ``nn.RNN``
+* :mod:`~lstm_ref.conventions.onnx` — the ONNX ``LSTM`` operator
+* :mod:`~lstm_ref.conventions.tflite` — TFLite's fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
+* :mod:`~lstm_ref.conventions.tf_fused` — TensorFlow's fused ``LSTMBlockCell``,
+  ``BlockLSTM``, ``BlockLSTMV2`` (their gate orders, settled by execution)
+* :mod:`~lstm_ref.conventions.cudnn` — cuDNN's canonical layout, as PyTorch and
+  Keras 2's ``CuDNNLSTM`` store it
 
 All of them are NumPy only: no framework is imported here.
 """
 
-from . import flax, keras, per_gate, seed004, tf1, torch
+from . import cudnn, flax, keras, onnx, per_gate, seed004, tf1, tf_fused, tflite, torch
 
-__all__ = ["flax", "keras", "per_gate", "seed004", "tf1", "torch"]
+__all__ = ["cudnn", "flax", "keras", "onnx", "per_gate", "seed004", "tf1", "tf_fused", "tflite",
+           "torch"]

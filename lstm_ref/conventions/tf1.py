@@ -160,6 +160,11 @@ def to_tf1(params: LSTMParams) -> dict[str, np.ndarray]:
                         ("w_o_diag", params.p_o), ("projection/kernel", params.W_proj)):
         if value is not None:
             variables[name] = value
+    if params.layer_norm_form == "tflite":
+        raise ValueError(
+            "params.gamma: TFLite's layer norm (gamma alone) has no TF 1.x cell; "
+            "LayerNormBasicLSTMCell needs gamma, beta, gamma_c and beta_c"
+        )
     if params.layer_norm:
         gammas = dict(zip(GATE_ORDER, split_gates(params.gamma)))
         betas = dict(zip(GATE_ORDER, split_gates(params.beta)))

@@ -18,6 +18,7 @@ it, and return NumPy arrays, so tests and chapters compare like with like.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import warnings
@@ -26,7 +27,7 @@ from typing import Optional
 import numpy as np
 
 from ..activations import CONTRIB_LAYER_NORM_EPSILON
-from ..conventions import tf1
+from ..conventions import tf1, tf_fused
 from ..conventions.keras import to_keras
 from ..params import LSTMParams, LSTMState, zero_state
 
@@ -34,7 +35,9 @@ __all__ = [
     "versions", "keras_lstm", "keras_rnn_variables", "run_keras_lstm", "run_keras_stack",
     "keras_bidirectional", "run_keras_bidirectional", "tf1_cell", "run_tf1_cell",
     "run_layer_norm_cell_tf", "MyLSTMCellTF", "keras_lstm_gradients", "tf1_cell_gradients",
-    "keras_simple_rnn", "keras_simple_rnn_gradients", "KerasCharModel"
+    "keras_simple_rnn", "keras_simple_rnn_gradients", "KerasCharModel", "tflite_from_keras",
+    "run_lstm_block_cell", "run_block_lstm", "fused_gate_order",
+    "keras_cudnn_lstm_weights_as_lstm"
 ]
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
@@ -579,3 +582,129 @@ class KerasCharModel:
 
         return CharModel.from_arrays(dict(zip(["W", "U", "b", "W_y", "b_y"],
                                               (np.asarray(v) for v in self.variables))))
+
+
+# ---------------------------------------------------------------------------
+# TFLite conversion (the interpreter lives in lstm_ref.frameworks.litert)
+
+
+def tflite_from_keras(params: LSTMParams, batch_size: int, steps: int, *,
+                      keras_version: int = 2, **options) -> bytes:
+    """A Keras ``LSTM`` holding ``params``, converted by ``tf.lite.TFLiteConverter``.
+
+    The model maps inputs (N, T, D), N = ``batch_size`` and T = ``steps``
+    fixed, to every step's h (N, T, H) (``return_sequences=True``). With
+    ``keras_version=2`` the layer is tf-keras's, which the converter fuses
+    into one ``UNIDIRECTIONAL_SEQUENCE_LSTM``; Keras 3's becomes a ``WHILE``
+    loop. Default converter settings (float32 weights). Extra keyword
+    arguments go to the layer.
+
+    Returns
+    -------
+    bytes
+        The TFLite flatbuffer; run it with :func:`lstm_ref.frameworks.litert.run`.
+    """
+    namespace = {2: tf.keras, 3: keras}[keras_version]
+    layer = keras_lstm(params, keras_version=keras_version, return_state=False,
+                       batch_size=batch_size, **options)
+    inputs = namespace.Input((steps, params.input_size), batch_size=batch_size,
+                             dtype=str(params.dtype))
+    model = namespace.Model(inputs, layer(inputs))
+    # The MLIR converter logs to file descriptor 2; Keras 3's export, which the
+    # converter calls, prints where it saved the model.
+    with _native_stderr_silenced(), contextlib.redirect_stdout(io.StringIO()):
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+# ---------------------------------------------------------------------------
+# TensorFlow's fused LSTM kernels (their layout: lstm_ref.conventions.tf_fused)
+
+
+def _block_inputs(params: LSTMParams, op: str, cell_clip: Optional[float]) -> dict:
+    weights = tf_fused.to_block(params, op)
+    uses_peepholes = any(getattr(params, f"p_{g}") is not None for g in "ifo")
+    return {**weights._asdict(), "use_peephole": uses_peepholes,
+            "cell_clip": -1.0 if cell_clip is None else float(cell_clip)}
+
+
+def run_lstm_block_cell(x: np.ndarray, state: LSTMState, params: LSTMParams, *,
+                        forget_bias: float = 1.0, cell_clip: Optional[float] = None
+                        ) -> dict[str, np.ndarray]:
+    """One step of ``tf.raw_ops.LSTMBlockCell``: its seven outputs, by name, (N, H) each.
+
+    ``x`` (N, D), ``state`` (h, c) (N, H) each; ``params`` converted with
+    :func:`lstm_ref.conventions.tf_fused.to_block`. ``cell_clip=None`` runs
+    without a clip (the raw op's default is 3).
+    """
+    outputs = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state.c, h_prev=state.h,
+                                       forget_bias=forget_bias,
+                                       **_block_inputs(params, "LSTMBlockCell", cell_clip))
+    return {name: np.asarray(v) for name, v in zip(tf_fused.OUTPUT_NAMES, outputs)}
+
+
+def run_block_lstm(X: np.ndarray, params: LSTMParams, *, op: str = "BlockLSTMV2",
+                   initial_state: Optional[LSTMState] = None, forget_bias: float = 1.0,
+                   cell_clip: Optional[float] = None) -> dict[str, np.ndarray]:
+    """``tf.raw_ops.BlockLSTMV2`` (or ``BlockLSTM``) over ``X`` (N, T, D): seven outputs (N, T, H).
+
+    The op reads time-major inputs (T, N, D); ``X`` and the outputs are
+    swapped to and from lstm_ref's batch-major order here. ``forget_bias``
+    is ``BlockLSTM``'s alone (V2 has none).
+    """
+    X = np.asarray(X)
+    state = zero_state(params, X.shape[0]) if initial_state is None else initial_state
+    extra = {"forget_bias": forget_bias} if op == "BlockLSTM" else {}
+    kernel = {"BlockLSTM": tf.raw_ops.BlockLSTM, "BlockLSTMV2": tf.raw_ops.BlockLSTMV2}[op]
+    outputs = kernel(seq_len_max=np.int64(X.shape[1]), x=np.swapaxes(X, 0, 1),
+                     cs_prev=state.c, h_prev=state.h, **extra,
+                     **_block_inputs(params, op, cell_clip))
+    return {name: np.swapaxes(np.asarray(v), 0, 1)
+            for name, v in zip(tf_fused.OUTPUT_NAMES, outputs)}
+
+
+# ---------------------------------------------------------------------------
+# Keras 2's CuDNNLSTM (its layout: lstm_ref.conventions.cudnn)
+
+
+def keras_cudnn_lstm_weights_as_lstm(weights: list[np.ndarray]) -> list[np.ndarray]:
+    """Keras 2 ``CuDNNLSTM`` weights converted by tf-keras itself into ``LSTM`` weights.
+
+    The conversion ``load_weights`` applies when a ``CuDNNLSTM``'s saved
+    weights are loaded into an ``LSTM`` (``_convert_rnn_weights`` of tf-keras's
+    legacy HDF5 loader): the framework's own answer to what a ``CuDNNLSTM``'s
+    arrays mean, on a machine without a GPU.
+    """
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    D, H = weights[0].shape[0], weights[1].shape[0]
+    target = tf.keras.layers.LSTM(H)
+    target.build((None, None, D))
+    return hdf5_format._convert_rnn_weights(target, [np.asarray(w) for w in weights])
+
+
+def fused_gate_order(op: str, input_size: int = 3, hidden_size: int = 2) -> tuple[str, ...]:
+    """The gate order of ``op``'s ``xh * w + b``, read off by running the kernel.
+
+    With zero weights, inputs and state, a gate's pre-activation is its block
+    of the bias alone. Block k of ``b`` holds k + 1, so each output names its
+    block: a gate outputs σ(k + 1), the candidate ``ci`` tanh(k + 1).
+    ``op`` is ``"LSTMBlockCell"``, ``"BlockLSTM"`` or ``"BlockLSTMV2"``.
+    Returns the gates (``"i"``, ``"f"``, ``"g"``, ``"o"``) in block order.
+    """
+    D, H = input_size, hidden_size
+    blocks = np.arange(1.0, 5.0)
+    zeros_h, zeros_state = np.zeros(H, np.float32), np.zeros((1, H), np.float32)
+    inputs = dict(cs_prev=zeros_state, h_prev=zeros_state, w=np.zeros((D + H, 4 * H), np.float32),
+                  wci=zeros_h, wcf=zeros_h, wco=zeros_h, b=np.repeat(blocks, H).astype(np.float32),
+                  cell_clip=-1.0, use_peephole=False)
+    if op == "LSTMBlockCell":
+        out = tf.raw_ops.LSTMBlockCell(x=np.zeros((1, D), np.float32), forget_bias=0.0, **inputs)
+    else:
+        extra = {"forget_bias": 0.0} if op == "BlockLSTM" else {}
+        out = getattr(tf.raw_ops, op)(seq_len_max=np.int64(1),
+                                      x=np.zeros((1, 1, D), np.float32), **extra, **inputs)
+    i, _, f, o, ci = (float(np.asarray(v).reshape(-1)[0]) for v in out[:5])
+    sigma = 1 / (1 + np.exp(-blocks))
+    block_of = {"i": np.argmin(abs(sigma - i)), "f": np.argmin(abs(sigma - f)),
+                "g": np.argmin(abs(np.tanh(blocks) - ci)), "o": np.argmin(abs(sigma - o))}
+    return tuple(sorted(block_of, key=block_of.get))

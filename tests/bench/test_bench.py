@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from lstm_ref import LSTMParams, lstm_sequence, verify
-from lstm_ref.bench.benchmark import (BACKWARD, CHECK_SIZE, FORWARD, JAX_NAME, SIZES, Contender,
-                            Size,
-                            backward_matmul_flops, bench_size, check, contenders,
-                            elementwise_bytes, format_profile, format_profile_backward,
-                            format_table, loss_gradients, matmul_flops, matmul_lower_bound,
-                            matmul_lower_bound_backward, problem, profile_backward,
-                            profile_fast, reference_answer, time_runs, verify_contenders)
+from lstm_ref.bench.benchmark import (BACKWARD, CHECK_SIZE, FORWARD, JAX_NAME, ONNXRUNTIME,
+                                      SIZES, Contender, Size, backward_matmul_flops,
+                                      bench_size, check, contenders, elementwise_bytes,
+                                      format_profile, format_profile_backward, format_table,
+                                      loss_gradients, matmul_flops, matmul_lower_bound,
+                                      matmul_lower_bound_backward, problem, profile_backward,
+                                      profile_fast, reference_answer, time_runs,
+                                      verify_contenders)
 from lstm_ref.cell import preactivations
 from lstm_ref.fast import FastLSTM
 
@@ -89,11 +90,20 @@ def test_a_sample_of_quick_calls_is_the_mean_of_many():
 
 
 def test_every_contender_is_checked_in_float64():
-    errors = verify_contenders(contenders(eager=False))
+    candidates = contenders(eager=False)
+    errors = verify_contenders(candidates)
     assert "lstm_ref fast" in errors and "Keras 3 LSTM, tf.function" in errors
     assert "PyTorch nn.LSTM" in errors and JAX_NAME in errors
-    assert max(errors.values()) <= 1e-12
+    assert max(errors[c.name] for c in candidates if c.float64) <= 1e-12
     assert CHECK_SIZE.D != CHECK_SIZE.H
+
+
+def test_onnxruntime_is_checked_in_float32_and_forward_only():
+    """ONNX Runtime's CPU LSTM kernel has no float64 and computes no gradients."""
+    (onnx_contender,) = [c for c in contenders(eager=False) if c.name == ONNXRUNTIME]
+    assert not onnx_contender.float64
+    assert verify_contenders([onnx_contender])[ONNXRUNTIME] <= 1e-6
+    assert ONNXRUNTIME not in [c.name for c in contenders(eager=False, mode=BACKWARD)]
 
 
 @pytest.fixture

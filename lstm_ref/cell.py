@@ -39,10 +39,11 @@ import numpy as np
 from .activations import (CONTRIB_LAYER_NORM_EPSILON, Activation, activation_names,
                           get_activation, layer_norm)
 from .layout import split_gates
-from .params import LSTMParams, LSTMState, check_step_inputs, checked_array
+from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, check_step_inputs,
+                     checked_array)
 
 __all__ = [
-    "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "preactivations", "normalize_gates",
+    "ActivationSpec", "LSTMConfig", "DEFAULT_CONFIG", "check_config", "preactivations", "normalize_gates",
     "add_forget_bias", "input_forget_peepholes", "normalize_gate_tflite", "clip_preactivation",
     "coupled_input_gate", "coupled_forget_gate", "COUPLINGS", "candidate_dropout", "cell_update",
     "normalize_cell", "clip_cell", "output_peephole", "output_peephole_matrix", "hidden_state",
@@ -114,18 +115,16 @@ class LSTMConfig:
                 "coupled_gates: expected None, 'input_from_forget' or 'forget_from_input', "
                 f"got {self.coupled_gates!r}"
             )
-        for name in ("cell_clip", "proj_clip", "preactivation_clip"):
+        # Each number is kept as a Python float: a NumPy scalar (np.float64(1.0))
+        # would make every float32 array it touches float64.
+        for name, (expected, valid) in _NUMBERS.items():
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name}: expected a positive number or None, got {value!r}")
-        if not 0 < self.dropout_keep_prob <= 1:
-            raise ValueError(
-                f"dropout_keep_prob: expected a probability in (0, 1], got {self.dropout_keep_prob!r}"
-            )
-        if not self.layer_norm_epsilon >= 0:
-            raise ValueError(
-                f"layer_norm_epsilon: expected a number >= 0, got {self.layer_norm_epsilon!r}"
-            )
+            if value is None and name in ("cell_clip", "proj_clip", "preactivation_clip"):
+                continue
+            number = _real_number(name, value, expected)
+            if not valid(number):
+                raise ValueError(f"{name}: expected {expected}, got {value!r}")
+            object.__setattr__(self, name, number)
 
     @property
     def activation_fn(self) -> Activation:
@@ -148,6 +147,26 @@ class LSTMConfig:
 COUPLINGS = (None, "input_from_forget", "forget_from_input")
 
 
+# The numeric options: what each must be, and the test of it (NaN fails every one).
+_NUMBERS = {
+    "forget_bias": ("a finite number", np.isfinite),
+    "cell_clip": ("a positive number or None", lambda v: v > 0),
+    "proj_clip": ("a positive number or None", lambda v: v > 0),
+    "preactivation_clip": ("a positive number or None", lambda v: v > 0),
+    # A one-unit layer norm has zero variance: epsilon = 0 would divide 0 by 0.
+    "layer_norm_epsilon": ("a finite number > 0", lambda v: 0 < v < np.inf),
+    "dropout_keep_prob": ("a probability in (0, 1]", lambda v: 0 < v <= 1),
+}
+
+
+def _real_number(name: str, value, expected: str) -> float:
+    """``value`` as a Python float; ``TypeError`` unless it is a real number (not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                        np.floating)):
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def _resolve(name: str, spec: ActivationSpec) -> Activation:
     if callable(spec):
         return spec
@@ -159,6 +178,13 @@ def _resolve(name: str, spec: ActivationSpec) -> Activation:
 
 
 DEFAULT_CONFIG = LSTMConfig()
+
+
+def check_config(config) -> LSTMConfig:
+    """``config``; ``TypeError`` unless it is an :class:`LSTMConfig` (``None`` is not)."""
+    if not isinstance(config, LSTMConfig):
+        raise TypeError(f"config: expected LSTMConfig, got {type(config).__name__}")
+    return config
 
 
 # ---------------------------------------------------------------------------
@@ -501,9 +527,12 @@ def lstm_step(
     array([[0.740026, 0.740026]])
     """
     x, state = check_step_inputs(x, state, params)
+    check_config(config)
     if candidate_mask is not None:
         candidate_mask = checked_array(
             "candidate_mask", candidate_mask, (x.shape[0], params.hidden_size), ("N", "H"),
             params.dtype, "the weights",
         )
-    return step_values(x, state, params, config, candidate_mask).state
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        h, c = step_values(x, state, params, config, candidate_mask).state
+    return LSTMState(check_no_overflow("h", h, "step"), check_no_overflow("c", c, "step"))

@@ -21,16 +21,22 @@ float64, 1e-6 in float32). Four things make it fast:
    gate, ``W`` as (4, D, H) and ``U`` as (4, H, H), so that one batched
    multiply writes the pre-activations as (4, N, H): every gate is one
    contiguous block, and every elementwise operation one pass over memory.
-4. **One tanh for all four gates.** The blocks are ordered i, f, o, g, so
-   that the three gates that share σ are one contiguous block. With σ the
-   logistic sigmoid their weights are also halved, because
-   ``σ(z) = (1 + tanh(z / 2)) / 2``: one ``tanh`` over all four blocks, then
-   a multiply and an add over the first three. Halving is exact in binary
-   floating point, so ``z / 2`` is rounded exactly as ``z`` would be.
+4. **The three sigmoids in three passes.** The blocks are ordered i, f, o,
+   g, so that the three gates that share σ are one contiguous block. With σ
+   the logistic sigmoid their weights are also negated, so that the block
+   holds ``-z`` and ``σ(z) = 1 / (1 + e^{-z})`` is three in-place passes
+   over it: ``exp``, add 1, reciprocal. Negation is exact, and the formula
+   keeps σ accurate in relative terms where it is tiny (a nearly closed
+   gate, large negative z), as :func:`lstm_ref.activations.sigmoid` is;
+   ``(1 + tanh(z / 2)) / 2``, one ``tanh`` for all four blocks, would round
+   such a gate to zero.
 
-The splitting, reordering and scaling happen once, in :class:`FastLSTM`; the
-public parameters stay canonical (i, f, g, o, unscaled), as Flax's fused
-cell keeps the parameter names of its readable one.
+The splitting, reordering and negation happen once, in :class:`FastLSTM`;
+the public parameters stay canonical (i, f, g, o, as given), as Flax's fused
+cell keeps the parameter names of its readable one. :class:`FastLSTM` works
+on a copy of the weights made when it is made, so that its forward and
+backward passes always use the same weights, whatever happens later to the
+arrays it was given.
 
 :meth:`FastLSTM.backward` is :func:`lstm_ref.grad.backward` (backpropagation
 through time), equally verified, with the same arguments and result. The
@@ -65,11 +71,12 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from . import activations
-from .cell import DEFAULT_CONFIG, LSTMConfig
-from .grad import Gradients, derivative
+from .cell import DEFAULT_CONFIG, LSTMConfig, check_config
+from .grad import Gradients, checked_gradients, derivative
 from .layout import GATE_ORDER, reorder_gates
-from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state,
-                     checked_array, fold_forget_bias, zero_state)
+from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow, check_params,
+                     check_sequence_inputs, check_state, checked_array, fold_forget_bias,
+                     zero_state)
 
 __all__ = [
     "FAST_GATE_ORDER", "STEP_ORDER", "JACOBIAN_ORDER", "check_fast_supported", "FastCache",
@@ -114,10 +121,8 @@ def check_fast_supported(params: LSTMParams, config: LSTMConfig) -> None:
     and ``cell_clip`` are supported. ``proj_clip`` only acts on a projection,
     so without one it is ignored, as :func:`lstm_ref.lstm_sequence` ignores it.
     """
-    if not isinstance(params, LSTMParams):
-        raise TypeError(f"params: expected LSTMParams, got {type(params).__name__}")
-    if not isinstance(config, LSTMConfig):
-        raise TypeError(f"config: expected LSTMConfig, got {type(config).__name__}")
+    check_params(params)
+    check_config(config)
     extras = params.extras()
     if extras:
         name = extras[0]
@@ -230,9 +235,9 @@ def _empty(workspace: Optional[Workspace], role: str, shape: tuple[int, ...], dt
 class FastLSTM:
     """The LSTM over whole sequences, fast: the readable path's parameters and results.
 
-    Prepares the weights once (split into one matrix per gate, reordered to
-    i, f, o, g, the σ gates' weights halved when σ is the sigmoid,
-    ``forget_bias`` folded into the bias); calling it runs
+    Prepares the weights once (copied, split into one matrix per gate,
+    reordered to i, f, o, g, the σ gates' weights negated when σ is the
+    sigmoid, ``forget_bias`` folded into the bias); calling it runs
     :func:`lstm_ref.lstm_sequence`'s computation with the input projection
     of all steps in one multiply and in-place elementwise work on contiguous
     gate blocks (see :mod:`lstm_ref.fast`): what
@@ -244,15 +249,19 @@ class FastLSTM:
     ----------
     params : LSTMParams
         ``W`` (D, 4H), ``U`` (H, 4H) and optionally ``b`` (4H,), gate blocks
-        i, f, g, o. No peepholes, projection or layer normalization.
+        i, f, g, o. No peepholes, projection or layer normalization. Copied:
+        changing these arrays later does not change this object's weights
+        (make a new one for new weights).
     config : LSTMConfig
         Activations, ``forget_bias`` and ``cell_clip``.
 
     Attributes
     ----------
+    params : LSTMParams
+        The copy of the weights every pass uses, canonical.
     W : ndarray, shape (4, D, H)
         Input weights, one matrix per gate in the order i, f, o, g; the
-        first three halved if σ is the sigmoid.
+        first three negated if σ is the sigmoid.
     U : ndarray, shape (4, H, H)
         Recurrent weights, the same way.
     b : ndarray, shape (4, 1, H), or None
@@ -284,16 +293,18 @@ class FastLSTM:
 
     def __init__(self, params: LSTMParams, config: LSTMConfig = DEFAULT_CONFIG):
         check_fast_supported(params, config)
+        # A copy: forward and backward read the same weights, even if the
+        # caller's arrays change in place between them.
+        params = params.astype(params.dtype)
         self.params, self.config = params, config
         sigma, phi = config.recurrent_activation_fn, config.activation_fn
         self._sigma, self._phi = sigma, phi
-        # σ(z) = (1 + tanh(z/2)) / 2: with the σ gates' weights halved, tanh does all.
-        self._sigmoid_by_tanh = sigma is activations.sigmoid
+        # σ(z) = 1 / (1 + e^{-z}): with the σ gates' weights negated, the block holds -z.
+        self._sigmoid_by_exp = sigma is activations.sigmoid
         self._phi_is_tanh = phi is activations.tanh
         dtype = params.dtype
-        self._half = dtype.type(0.5)
-        # Halving is exact (a power of two): z/2 is rounded exactly as z is.
-        self._scale = np.array([0.5, 0.5, 0.5, 1] if self._sigmoid_by_tanh else [1] * 4,
+        # Negation is exact: -z is rounded exactly as z is.
+        self._scale = np.array([-1, -1, -1, 1] if self._sigmoid_by_exp else [1] * 4,
                                dtype)[:, None, None]  # (4, 1, 1), gates i, f, o, g
         b = params.b
         if config.forget_bias:  # folded into the bias once, not added at every step
@@ -307,7 +318,7 @@ class FastLSTM:
     def to_internal(self, array: np.ndarray) -> np.ndarray:
         """From (K, 4H), blocks i, f, g, o, to the internal (4, K, H), i, f, o, g.
 
-        The σ gates' blocks are halved when σ is the sigmoid.
+        The σ gates' blocks are negated when σ is the sigmoid.
         """
         K, H = array.shape[0], self.params.hidden_size
         reordered = reorder_gates(array, GATE_ORDER, FAST_GATE_ORDER)  # (K, 4H)
@@ -319,12 +330,12 @@ class FastLSTM:
         """From the internal (4, ..., H), blocks i, f, o, g, to (..., 4H), i, f, g, o.
 
         The inverse of :meth:`to_internal`, for weights, pre-activations or
-        their gradients; the halving of the σ gates is undone (exactly), so
+        their gradients; the negation of the σ gates is undone (exactly), so
         ``to_canonical(self.W)`` is ``params.W``.
         """
         array = np.array(array)  # a copy, in the caller's layout
-        if self._sigmoid_by_tanh:
-            array[:3] *= 2
+        if self._sigmoid_by_exp:
+            np.negative(array[:3], out=array[:3])
         blocks = np.concatenate(list(array), axis=-1)  # (..., 4H), blocks i, f, o, g
         return reorder_gates(blocks, FAST_GATE_ORDER, GATE_ORDER)
 
@@ -434,22 +445,27 @@ class FastLSTM:
         scratch = np.empty((N, H), dtype)
         clip = self.config.cell_clip
         keeper = _StepKeeper(self, T, state.c, workspace) if keep else None
-        for z_x, h, h_t in zip(Z_x.transpose(1, 0, 2, 3), hidden[:-1], hidden[1:]):
-            self.recurrent_projection(h, out=z)  # h_{t-1} U
-            np.add(z, z_x, out=z)  # + x_t W + b
-            self._activate(z, s, g)
-            np.multiply(f, c, out=c)  # c_t = f ⊙ c_{t-1} ...
-            np.multiply(i, g, out=scratch)
-            np.add(c, scratch, out=c)  # ... + i ⊙ g
-            if clip is not None:
-                if keep:  # where the gradient passes: |c_t| <= clip before clipping
-                    np.less_equal(np.abs(c, out=scratch), clip, out=keeper.unclipped())
-                np.clip(c, -clip, clip, out=c)
-            self._apply_phi(c, out=phi_c)
-            np.multiply(o, phi_c, out=h_t)  # h_t = o ⊙ φ(c_t)
-            if keep:
-                keeper.keep(step)
+        # e^{-z} overflows to inf for a gate shut beyond the dtype's range,
+        # and 1 / inf = 0 is then right; other overflows are reported below.
+        with np.errstate(**OVERFLOW_QUIET):
+            for z_x, h, h_t in zip(Z_x.transpose(1, 0, 2, 3), hidden[:-1], hidden[1:]):
+                self.recurrent_projection(h, out=z)  # h_{t-1} U
+                np.add(z, z_x, out=z)  # + x_t W + b
+                self._activate(z, s, g)
+                np.multiply(f, c, out=c)  # c_t = f ⊙ c_{t-1} ...
+                np.multiply(i, g, out=scratch)
+                np.add(c, scratch, out=c)  # ... + i ⊙ g
+                if clip is not None:
+                    if keep:  # where the gradient passes: |c_t| <= clip before clipping
+                        np.less_equal(np.abs(c, out=scratch), clip, out=keeper.unclipped())
+                    np.clip(c, -clip, clip, out=c)
+                self._apply_phi(c, out=phi_c)
+                np.multiply(o, phi_c, out=h_t)  # h_t = o ⊙ φ(c_t)
+                if keep:
+                    keeper.keep(step)
         outputs = hidden[1:].transpose(1, 0, 2)  # (N, T, H), a view
+        check_no_overflow("outputs", outputs, "sequence")
+        check_no_overflow("c", c, "sequence")
         final = LSTMState(hidden[T].copy(), c.copy()) if T else state
         if not keep:
             return outputs, final
@@ -458,18 +474,15 @@ class FastLSTM:
 
     def _activate(self, z, s, g):
         """The gates in place: σ on ``s = z[:3]`` (i, f, o), φ on ``g = z[3]``."""
-        if self._sigmoid_by_tanh:
-            # The σ blocks hold z/2, and σ(z) = tanh(z/2) / 2 + 1/2.
-            if self._phi_is_tanh:
-                np.tanh(z, out=z)  # one call for all four blocks
-            else:
-                np.tanh(s, out=s)
-                self._apply_phi(g, out=g)
-            np.multiply(s, self._half, out=s)
-            np.add(s, self._half, out=s)
+        if self._sigmoid_by_exp:
+            # The σ blocks hold -z, and σ(z) = 1 / (1 + e^{-z}): accurate in
+            # relative terms for z < 0 too, where σ is tiny.
+            np.exp(s, out=s)
+            np.add(s, 1, out=s)
+            np.reciprocal(s, out=s)
         else:
             s[...] = self._sigma(s)
-            self._apply_phi(g, out=g)
+        self._apply_phi(g, out=g)
 
     def _apply_phi(self, x, out):
         if self._phi_is_tanh:
@@ -551,11 +564,12 @@ class FastLSTM:
         >>> bool(np.abs(grads.d_params.U - readable.d_params.U).max() < 1e-12)
         True
         """
-        d_Z, d_initial_state = self.preactivation_grads(d_outputs, cache, d_final_state,
-                                                        workspace)
-        d_W, d_U, d_b = self.weight_grads(cache, d_Z)
-        return Gradients(d_X=self.input_grads(d_Z, workspace), d_initial_state=d_initial_state,
-                         d_params=LSTMParams(W=d_W, U=d_U, b=d_b))
+        with np.errstate(**OVERFLOW_QUIET):  # reported by checked_gradients, by name
+            d_Z, d_initial_state = self.preactivation_grads(d_outputs, cache, d_final_state,
+                                                            workspace)
+            d_W, d_U, d_b = self.weight_grads(cache, d_Z)
+            d_X = self.input_grads(d_Z, workspace)
+        return checked_gradients(d_X, d_initial_state, {"W": d_W, "U": d_U, "b": d_b})
 
     def preactivation_grads(
         self,
@@ -639,7 +653,7 @@ class FastLSTM:
     def _slopes(self, activations: np.ndarray, out: np.ndarray) -> None:
         """σ'(i, f, o) and φ'(g, φ(c_t)), from the ``activations`` (k, 5, N, H)."""
         sigma, phi = activations[:, :3], activations[:, 3:]
-        if self._sigmoid_by_tanh and self._phi_is_tanh:  # three passes for all five
+        if self._sigmoid_by_exp and self._phi_is_tanh:  # three passes for all five
             np.multiply(activations, activations, out=out)  # y²
             np.subtract(sigma, out[:, :3], out=out[:, :3])  # σ' = σ - σ²
             np.subtract(1, out[:, 3:], out=out[:, 3:])  # φ' = 1 - φ²
@@ -751,7 +765,7 @@ class _StepKeeper:
         dtype = lstm.params.dtype
         self.lstm, self.T, self.start = lstm, T, 0
         self.out = _empty(workspace, "jacobians", (T, len(JACOBIAN_ORDER), N, H), dtype)
-        per_step = len(STEP_ORDER) * N * H * dtype.itemsize
+        per_step = max(1, len(STEP_ORDER) * N * H * dtype.itemsize)  # N = 0: no bytes
         size = max(1, min(T, lstm.CHUNK_BYTES // per_step))
         self.values = np.empty((size, len(STEP_ORDER), N, H), dtype)
         clipping = lstm.config.cell_clip is not None

@@ -41,16 +41,17 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from . import activations
-from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, cell_update, step_values
+from .cell import (DEFAULT_CONFIG, LSTMConfig, StepValues, cell_update, check_config,
+                   step_values)
 from .layout import split_gates
-from .params import (LSTMParams, LSTMState, check_sequence_inputs, check_state, checked_array,
-                     zero_state)
+from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_no_overflow,
+                     check_sequence_inputs, check_state, checked_array, zero_state)
 
 __all__ = [
     "Derivative", "derivative", "check_supported", "ForwardCache", "forward", "hidden_grad",
     "projection_grad", "cell_grad", "previous_cell_grad", "preactivation_input_grads",
     "weight_grads", "peephole_weight_grads", "projection_weight_grad", "StepGradients",
-    "backward_step", "Gradients", "backward"
+    "backward_step", "Gradients", "checked_gradients", "backward"
 ]
 
 Derivative = Callable[[np.ndarray], np.ndarray]
@@ -236,15 +237,19 @@ def forward(
     ((1, 4, 3), (3, 8))
     """
     X, state = check_sequence_inputs(X, initial_state, params)
+    check_config(config)
     check_supported(params, config)
     initial, steps = state, []
-    for t in range(X.shape[1]):
-        values = step_values(X[:, t], state, params, config)
-        steps.append(values)
-        state = values.state
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        for t in range(X.shape[1]):
+            values = step_values(X[:, t], state, params, config)
+            steps.append(values)
+            state = values.state
     cache = ForwardCache(X=X, initial_state=initial, steps=tuple(steps), params=params,
                          config=config)
-    return cache.stacked("h"), state, cache
+    outputs = check_no_overflow("outputs", cache.stacked("h"), "forward pass")
+    check_no_overflow("c", state.c, "forward pass")
+    return outputs, state, cache
 
 
 # ---------------------------------------------------------------------------
@@ -519,6 +524,9 @@ def backward(
     ValueError, TypeError
         If a gradient's shape or dtype does not match the forward pass.
     """
+    if not isinstance(cache, ForwardCache):
+        raise TypeError(f"cache: expected the ForwardCache of lstm_ref.grad.forward, got "
+                        f"{type(cache).__name__}")
     params, config, X = cache.params, cache.config, cache.X
     N, T, _ = X.shape
     H, P, dtype = params.hidden_size, params.output_size, params.dtype
@@ -532,25 +540,44 @@ def backward(
     d_H = np.empty((N, T, P), dtype)
     d_C = np.empty((N, T, H), dtype)
     d_R = np.empty((N, T, P), dtype)          # projections, if any
-    for t in reversed(range(T)):
-        c_prev = cache.previous_state(t).c
-        d_H[:, t] = hidden_grad(d_outputs[:, t], d_h_next)
-        step = backward_step(d_H[:, t], d_c_next, c_prev, cache.steps[t],
-                             params, config)
-        d_X[:, t], d_h_next = preactivation_input_grads(step.d_z, params)
-        d_Z[:, t], d_C[:, t], d_c_next = step.d_z, step.d_c, step.d_c_prev
-        if step.d_r is not None:
-            d_R[:, t] = step.d_r
-
-    return Gradients(
-        d_X=d_X,
-        d_initial_state=LSTMState(h=d_h_next, c=d_c_next),
-        d_params=_parameter_grads(cache, d_Z, d_R),
-        d_states=LSTMState(h=d_H, c=d_C),
-    )
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        for t in reversed(range(T)):
+            c_prev = cache.previous_state(t).c
+            d_H[:, t] = hidden_grad(d_outputs[:, t], d_h_next)
+            step = backward_step(d_H[:, t], d_c_next, c_prev, cache.steps[t],
+                                 params, config)
+            d_X[:, t], d_h_next = preactivation_input_grads(step.d_z, params)
+            d_Z[:, t], d_C[:, t], d_c_next = step.d_z, step.d_c, step.d_c_prev
+            if step.d_r is not None:
+                d_R[:, t] = step.d_r
+        d_params = _parameter_grads(cache, d_Z, d_R)
+    return checked_gradients(d_X, LSTMState(h=d_h_next, c=d_c_next), d_params,
+                             d_states=LSTMState(h=d_H, c=d_C))
 
 
-def _parameter_grads(cache: ForwardCache, d_Z: np.ndarray, d_R: np.ndarray) -> LSTMParams:
+def checked_gradients(
+    d_X: np.ndarray, d_initial_state: LSTMState, d_params: dict[str, Optional[np.ndarray]],
+    d_states: Optional[LSTMState] = None,
+) -> "Gradients":
+    """:class:`Gradients` from the arrays, each checked first: ``ValueError`` if one overflowed.
+
+    The forward pass was finite (:func:`forward` checks it), so a gradient
+    with a NaN or infinity comes from the backward pass itself: the message
+    says so and names the gradient (``d_W``), rather than let
+    :class:`lstm_ref.LSTMParams` blame the weight ``W`` for it. ``d_params``
+    holds the weights' gradients by field name (None where a weight is absent).
+    """
+    d_params = {name: g for name, g in d_params.items() if g is not None}
+    named = {"d_X": d_X, "d_h0": d_initial_state.h, "d_c0": d_initial_state.c,
+             **{f"d_{name}": g for name, g in d_params.items()}}
+    for name, array in named.items():
+        check_no_overflow(name, array, "backward pass")
+    return Gradients(d_X=d_X, d_initial_state=d_initial_state, d_params=LSTMParams(**d_params),
+                     d_states=d_states)
+
+
+def _parameter_grads(cache: ForwardCache, d_Z: np.ndarray, d_R: np.ndarray
+                     ) -> dict[str, Optional[np.ndarray]]:
     params = cache.params
     C, H = cache.stacked("c"), cache.stacked("h")
     h0, c0 = cache.initial_state
@@ -561,4 +588,4 @@ def _parameter_grads(cache: ForwardCache, d_Z: np.ndarray, d_R: np.ndarray) -> L
     grads.update(peephole_weight_grads(d_Z, C_prev, C, params))
     if params.W_proj is not None:
         grads["W_proj"] = projection_weight_grad(cache.stacked("m"), d_R)
-    return LSTMParams(**grads)
+    return grads

@@ -22,7 +22,8 @@ from .layout import GATE_ORDER, gate_hidden_size, split_gates  # noqa: F401  (GA
 
 __all__ = [
     "LSTMState", "as_float_array", "check_shape", "check_dtype", "check_list_arg",
-    "check_finite", "check_units", "built", "checked_array", "check_weights", "LSTMParams",
+    "check_finite", "first_non_finite", "check_no_overflow", "OVERFLOW_QUIET", "check_params",
+    "state_pair", "check_units", "built", "checked_array", "check_weights", "LSTMParams",
     "fold_forget_bias", "LAYER_NORM_FIELDS", "OPTIONAL_SHAPES", "check_state", "zero_state",
     "check_step_inputs", "check_sequence_inputs"
 ]
@@ -119,15 +120,76 @@ def check_list_arg(name: str, value, length: int, expected: str) -> tuple:
     return tuple(value)
 
 
+def first_non_finite(array: np.ndarray) -> Optional[tuple[int, ...]]:
+    """The index of the first NaN or infinity in ``array``, or None if it has none."""
+    finite = np.isfinite(array)
+    if finite.all():
+        return None
+    return tuple(int(k) for k in np.argwhere(~finite)[0])
+
+
 def check_finite(name: str, array: np.ndarray) -> None:
     """Raise ``ValueError`` naming the first NaN or infinity in ``array``."""
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = tuple(int(k) for k in np.argwhere(~finite)[0])
+    index = first_non_finite(array)
+    if index is not None:
         raise ValueError(
             f"{name}: contains {array[index]} at index {index}; "
             "every value must be finite"
         )
+
+
+def check_no_overflow(name: str, array: np.ndarray, computation: str) -> np.ndarray:
+    """``array``, a result computed from finite inputs; ``ValueError`` if it is not finite.
+
+    Finite inputs can still overflow on the way: weights large enough, or an
+    unbounded activation (``linear``, ``relu``, ``softplus`` as a gate) that
+    lets the state grow at every step. The message says so, instead of
+    returning NaN or blaming an input later. Run the computation under
+    ``np.errstate(over="ignore", invalid="ignore")`` (:data:`OVERFLOW_QUIET`)
+    so that this error, not a RuntimeWarning, reports it.
+    """
+    index = first_non_finite(array)
+    if index is not None:
+        largest = np.finfo(array.dtype).max
+        raise ValueError(
+            f"{name}: the {computation} overflowed: {array[index]} at index {index}, although "
+            f"every input was finite; the weights, or an unbounded activation such as 'linear' "
+            f"or 'relu', make values grow beyond {array.dtype}'s range (about {largest:.3g})"
+        )
+    return array
+
+
+OVERFLOW_QUIET = dict(over="ignore", invalid="ignore")
+"""``np.errstate`` arguments for a computation whose result :func:`check_no_overflow` checks."""
+
+
+def check_params(params) -> "LSTMParams":
+    """``params``; ``TypeError`` unless it is :class:`LSTMParams` (a list of arrays is not)."""
+    if not isinstance(params, LSTMParams):
+        hint = ""
+        if isinstance(params, (list, tuple)):
+            hint = ("; convert a framework's weights first, e.g. "
+                    "lstm_ref.conventions.keras.from_keras(*layer.get_weights())")
+        raise TypeError(f"params: expected LSTMParams, got {type(params).__name__}{hint}")
+    return params
+
+
+def state_pair(name: str, state, order: Sequence[str] = ("h", "c"),
+               expected: str = "an LSTMState(h, c) or a pair (h, c)") -> tuple:
+    """The two arrays of a state, in ``order``: by field name if it has them, else by position.
+
+    ``lstm_ref.LSTMState`` is ``(h, c)``, TF's ``LSTMStateTuple`` is ``(c, h)``:
+    reading named fields by name makes either right wherever a state is
+    expected; a plain pair (a tuple or list) is read in ``order``. ``TypeError``
+    for anything else, ``expected`` describing what was expected.
+    """
+    fields = getattr(state, "_fields", None)
+    if isinstance(state, tuple) and fields is not None:
+        if not set(order) <= set(fields):
+            raise TypeError(f"{name}: expected {expected}, got {type(state).__name__} with "
+                            f"fields {tuple(fields)}")
+        return tuple(getattr(state, field) for field in order)
+    return check_list_arg(name, state, 2, expected)
 
 
 def check_units(name: str, value, optional: bool = False) -> Optional[int]:
@@ -387,15 +449,13 @@ def check_state(state, batch_size: int, params: LSTMParams, name: str = "state")
     """Validate a state ``(h, c)`` for a batch of ``batch_size`` against ``params``.
 
     ``name`` is the argument's name in messages (``initial_state.h: ...``).
+    A state with named fields (``LSTMState``, TF's ``LSTMStateTuple (c, h)``)
+    is read by name, any other pair as ``(h, c)`` (:func:`state_pair`).
     """
-    if not isinstance(state, tuple) or len(state) != 2:
-        raise TypeError(
-            f"{name}: expected an LSTMState(h, c) or a pair (h, c), "
-            f"got {type(state).__name__}"
-        )
+    h, c = state_pair(name, state)
     N, H, P, dtype = batch_size, params.hidden_size, params.output_size, params.dtype
-    h = checked_array(f"{name}.h", state[0], (N, P), ("N", "P"), dtype, "the weights")
-    c = checked_array(f"{name}.c", state[1], (N, H), ("N", "H"), dtype, "the weights")
+    h = checked_array(f"{name}.h", h, (N, P), ("N", "P"), dtype, "the weights")
+    c = checked_array(f"{name}.c", c, (N, H), ("N", "H"), dtype, "the weights")
     return LSTMState(h, c)
 
 
@@ -407,6 +467,7 @@ def zero_state(params: LSTMParams, batch_size: int) -> LSTMState:
 
 def check_step_inputs(x, state, params: LSTMParams) -> tuple[np.ndarray, LSTMState]:
     """Validate one time step's input ``x`` (N, D) and ``state`` against ``params``."""
+    check_params(params)
     x = checked_array("x", x, (None, params.input_size), ("N", "D"), params.dtype, "the weights")
     return x, check_state(state, x.shape[0], params)
 
@@ -415,6 +476,7 @@ def check_sequence_inputs(
     X, initial_state, params: LSTMParams
 ) -> tuple[np.ndarray, LSTMState]:
     """Validate sequences ``X`` (N, T, D) and an initial state (zeros when ``None``)."""
+    check_params(params)
     X = checked_array(
         "X", X, (None, None, params.input_size), ("N", "T", "D"), params.dtype, "the weights"
     )

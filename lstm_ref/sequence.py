@@ -23,9 +23,9 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, step_values
-from .params import (LSTMParams, LSTMState, check_dtype, check_list_arg, check_sequence_inputs,
-                     check_shape, checked_array)
+from .cell import DEFAULT_CONFIG, LSTMConfig, StepValues, check_config, step_values
+from .params import (OVERFLOW_QUIET, LSTMParams, LSTMState, check_dtype, check_list_arg,
+                     check_no_overflow, check_sequence_inputs, check_shape, checked_array)
 
 __all__ = [
     "MERGE_MODES", "check_mask", "check_merge_mode", "reverse_time", "masked_state",
@@ -198,17 +198,21 @@ def lstm_sequence(
                           params.dtype, "the weights")
         X = np.swapaxes(X, 0, 1)  # (N, T, D): a view
     X, state = check_sequence_inputs(X, initial_state, params)
+    check_config(config)
     N, T, _ = X.shape
     m = check_mask(mask, N, T)
     if go_backwards:
         X, m = reverse_time(X), reverse_time(m)
     y = np.zeros((N, params.output_size), dtype=params.dtype)  # the output before step 1
     outputs = np.empty((N, T, params.output_size), dtype=params.dtype)  # (N, T, P)
-    for t in range(T):
-        new = step_values(X[:, t], state, params, config).state
-        state = masked_state(new, state, m[:, t])
-        y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
-        outputs[:, t] = y
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        for t in range(T):
+            new = step_values(X[:, t], state, params, config).state
+            state = masked_state(new, state, m[:, t])
+            y = masked_output(new.h, y, m[:, t], zero_output_for_mask)
+            outputs[:, t] = y
+    check_no_overflow("outputs", outputs, "sequence")
+    check_no_overflow("c", state.c, "sequence")
     return (np.swapaxes(outputs, 0, 1) if time_major else outputs), state
 
 
@@ -231,11 +235,14 @@ def lstm_sequence_values(
         (N, T, P): step t's values at ``[:, t]``.
     """
     X, state = check_sequence_inputs(X, initial_state, params)
+    check_config(config)
     steps = []
-    for t in range(X.shape[1]):
-        values = step_values(X[:, t], state, params, config)
-        state = values.state
-        steps.append(values)
+    with np.errstate(**OVERFLOW_QUIET):  # reported below, by name
+        for t in range(X.shape[1]):
+            values = step_values(X[:, t], state, params, config)
+            state = values.state
+            steps.append(values)
+    check_no_overflow("c", state.c, "sequence")
     return StepValues(*(np.stack(v, axis=1) for v in zip(*steps)))
 
 

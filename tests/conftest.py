@@ -66,6 +66,13 @@ def gradient_pairs(ours, reference) -> dict:
     return {name: (ours[name], reference[name]) for name in ours}
 
 
+def check_raises(error, pattern, func, *args, **kwargs):
+    """Call ``func``; assert it raises ``error`` matching ``pattern``; return the message."""
+    with pytest.raises(error, match=pattern) as info:
+        func(*args, **kwargs)
+    return str(info.value)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -69,3 +69,8 @@ def test_layer_norm_normalizes_the_last_axis(rng):
     out = activations.layer_norm(z, np.ones(6), np.zeros(6), epsilon=1e-12)
     np.testing.assert_allclose(out.mean(axis=-1), 0, atol=1e-15)
     np.testing.assert_allclose(out.var(axis=-1), 1, atol=1e-12)
+    # The last axis of any array, e.g. (T, N, K): each row on its own.
+    stacked = np.stack([z, 2 * z + 1])
+    out3 = activations.layer_norm(stacked, np.ones(6), np.zeros(6), epsilon=1e-12)
+    np.testing.assert_allclose(out3.mean(axis=-1), 0, atol=1e-14)
+    np.testing.assert_allclose(out3.var(axis=-1), 1, atol=1e-12)

@@ -5,8 +5,8 @@ Keras's LSTM and TF 1.x's LSTMCell."""
 import numpy as np
 import pytest
 
-from conftest import random_params, random_state
-from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_step, verify
+from conftest import check_raises, random_params, random_state
+from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step, verify
 from lstm_ref.activations import hard_sigmoid_keras3, sigmoid
 from lstm_ref.cell import (add_forget_bias, candidate_dropout, cell_update, clip_cell,
                            hidden_state, input_forget_peepholes, normalize_cell,
@@ -203,3 +203,79 @@ def test_lstm_step_equals_tf1_lstm_cell_with_peepholes_clip_and_projection(rng, 
     real_output, real_state = run_tf1_cell(tf1_cell(cell), x, state)
     verify.compare({"output": (output, real_output), "c": (new_state.c, real_state.c)},
                    against="tf.compat.v1 LSTMCell, one step", tolerance=TOLERANCE[dtype])
+
+
+# ---------------------------------------------------------------------------
+# Options given as NumPy scalars, non-finite or out of range
+
+
+@pytest.mark.parametrize("option, value", [
+    ("forget_bias", np.float64(1.0)), ("forget_bias", np.float32(0.5)), ("cell_clip", np.float64(0.7)),
+    ("proj_clip", np.int64(2)), ("layer_norm_epsilon", np.float64(1e-5)),
+    ("dropout_keep_prob", np.float64(0.5)),
+])
+def test_numpy_scalar_options_keep_float32_float32(option, value, rng):
+    """A NumPy scalar option is kept as a Python float: a float32 run stays float32,
+    on the readable path, through BPTT, and on the fast path alike."""
+    from lstm_ref.fast import FastLSTM
+    from lstm_ref.grad import backward, forward
+
+    config = LSTMConfig(**{option: value})
+    assert type(getattr(config, option)) is float
+    params = random_params(rng, 3, 2, np.float32)
+    X = rng.normal(size=(4, 5, 3)).astype(np.float32)
+    outputs, state = lstm_sequence(X, params, config)
+    assert outputs.dtype == state.h.dtype == state.c.dtype == np.float32
+    outputs, _, cache = forward(X, params, config)
+    grads = backward(np.ones_like(outputs), cache)
+    assert all(g.dtype == np.float32 for g in grads.arrays().values())
+    if option in ("forget_bias", "cell_clip"):
+        fast = FastLSTM(params, config)
+        fast_outputs, _, fast_cache = fast.forward(X)
+        verify.compare({"outputs": (fast_outputs, outputs)}, against="lstm_ref.grad.forward")
+        assert all(g.dtype == np.float32 for g in
+                   fast.backward(np.ones_like(outputs), fast_cache).arrays().values())
+
+
+@pytest.mark.parametrize("option", ["forget_bias", "cell_clip", "proj_clip", "layer_norm_epsilon",
+                                    "dropout_keep_prob"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_options_are_refused(option, bad):
+    if option in ("cell_clip", "proj_clip") and bad == np.inf:
+        assert getattr(LSTMConfig(**{option: bad}), option) == np.inf  # clips nothing: allowed
+        return
+    check_raises(ValueError, rf"^{option}: expected .*, got {bad!r}$", LSTMConfig, **{option: bad})
+
+
+@pytest.mark.parametrize("option, value", [("forget_bias", "1.0"), ("forget_bias", None),
+                                           ("cell_clip", np.array([1.0, 2.0])),
+                                           ("forget_bias", True)])
+def test_options_that_are_not_numbers_are_refused(option, value):
+    check_raises(TypeError, rf"^{option}: expected", LSTMConfig, **{option: value})
+
+
+def test_layer_norm_epsilon_must_be_positive(rng):
+    """With epsilon = 0 a one-unit layer norm would divide 0 by 0."""
+    check_raises(ValueError, r"^layer_norm_epsilon: expected a finite number > 0, got 0$",
+                 LSTMConfig, layer_norm_epsilon=0)
+    H = 1
+    params = LSTMParams(W=rng.normal(size=(2, 4 * H)), U=rng.normal(size=(H, 4 * H)),
+                        gamma=np.ones(4 * H), beta=np.zeros(4 * H), gamma_c=np.ones(H),
+                        beta_c=np.zeros(H))
+    new = lstm_step(rng.normal(size=(3, 2)), random_state(rng, 3, H), params,
+                    LSTMConfig(layer_norm_epsilon=1e-12))
+    assert np.isfinite(new.h).all() and np.isfinite(new.c).all()
+
+
+@pytest.mark.parametrize("config", [None, {"forget_bias": 1.0}, "tanh"])
+def test_config_must_be_an_lstm_config(config, rng):
+    from lstm_ref.fast import FastLSTM
+    from lstm_ref.grad import forward
+
+    params, state = random_params(rng, 3, 2), random_state(rng, 4, 2)
+
+    pattern = rf"^config: expected LSTMConfig, got {type(config).__name__}$"
+    check_raises(TypeError, pattern, lstm_step, np.zeros((4, 3)), state, params, config)
+    check_raises(TypeError, pattern, lstm_sequence, np.zeros((4, 5, 3)), params, config)
+    check_raises(TypeError, pattern, forward, np.zeros((4, 5, 3)), params, config)
+    check_raises(TypeError, pattern, FastLSTM, params, config)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from conftest import (gradient_pairs, loss_gradients, random_params, random_sequence_problem,
                       random_state, sequence_shapes)
 from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, verify
-from lstm_ref.activations import hard_sigmoid_keras2
+from lstm_ref.activations import hard_sigmoid_keras2, sigmoid
 from lstm_ref.cell import step_values
 from lstm_ref.conventions.keras import keras_config
 from lstm_ref.fast import (FAST_GATE_ORDER, JACOBIAN_ORDER, STEP_ORDER, FastLSTM,
@@ -151,12 +151,12 @@ def test_internal_layout_converts_back_exactly(recurrent_activation, rng):
                    against="the canonical parameters", tolerance=0.0)
 
 
-def test_sigmoid_gates_are_halved_only_for_the_sigmoid(rng):
+def test_sigmoid_gates_are_negated_only_for_the_sigmoid(rng):
     params = random_params(rng, 2, 3)
-    halved = FastLSTM(params).U
+    negated = FastLSTM(params).U
     plain = FastLSTM(params, LSTMConfig(recurrent_activation="hard_sigmoid")).U
-    np.testing.assert_array_equal(halved[:3] * 2, plain[:3])  # i, f, o
-    np.testing.assert_array_equal(halved[3], plain[3])  # g
+    np.testing.assert_array_equal(-negated[:3], plain[:3])  # i, f, o
+    np.testing.assert_array_equal(negated[3], plain[3])  # g
     np.testing.assert_array_equal(plain[2], np.split(params.U, 4, axis=1)[3])  # o is third
 
 
@@ -545,3 +545,79 @@ def test_forward_with_a_cache_refuses_what_backward_cannot_differentiate(rng):
         FastLSTM(params, config).forward(X)
     assert str(ours.value) == str(readable.value)
     lstm_sequence_fast(X, params, config)  # the forward pass alone computes it
+
+
+# ---------------------------------------------------------------------------
+# Nearly closed gates, weights changed in place, empty batches
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiny_gates_are_accurate_in_relative_terms(dtype):
+    """σ(z) for z down to the dtype's smallest normal σ: to a few units in the last
+    place, relative, as lstm_ref.activations.sigmoid and tf.sigmoid are."""
+    from lstm_ref.frameworks.tensorflow import tf
+
+    lowest = {np.float32: -87.0, np.float64: -708.0}[dtype]
+    z = np.concatenate([np.linspace(lowest, 40, 4001), [-10.0, -40.0]]).astype(dtype)
+    H = z.size
+    # One step from a zero state with W = 0: the pre-activations are the bias.
+    b = np.concatenate([z, z, np.zeros(H), z]).astype(dtype)  # i, f, g, o
+    params = LSTMParams(W=np.zeros((1, 4 * H), dtype), U=np.zeros((H, 4 * H), dtype), b=b)
+    X = np.zeros((1, 1, 1), dtype)
+    state = LSTMState(np.zeros((1, H), dtype), np.ones((1, H), dtype))
+    c_fast = FastLSTM(params)(X, state)[1].c[0]  # c_1 = f ⊙ 1 + i ⊙ tanh(0) = σ(z_f)
+    sigma_ref = np.asarray(tf.sigmoid(z.astype(np.float64))).astype(dtype)
+    sigma_ours = sigmoid(z)
+    eps = np.finfo(dtype).eps
+    for name, value in (("fast path", c_fast), ("lstm_ref.activations.sigmoid", sigma_ours)):
+        relative = np.abs(value - sigma_ref) / sigma_ref
+        assert relative.max() <= 8 * eps, (name, float(relative.max()))
+
+
+def test_gradient_through_a_nearly_closed_forget_gate():
+    """σ(-40) = 4.2e-18: the forget gate is nearly closed, and the gradient that
+    reaches c_0 through it must not vanish on the fast path (it did when σ was
+    computed as (1 + tanh(z/2)) / 2, which rounds to 0 there)."""
+    H, T = 2, 1
+    b = np.array([0.0, 0.0, -40.0, -40.0, 0.0, 0.0, 0.0, 0.0])  # i, f (closed), g, o
+    params = LSTMParams(W=np.zeros((1, 4 * H)), U=np.zeros((H, 4 * H)), b=b)
+    X = np.zeros((1, T, 1))
+    state = LSTMState(np.zeros((1, H)), np.ones((1, H)))
+    d_final = LSTMState(np.zeros((1, H)), np.full((1, H), 1e18))
+    fast = FastLSTM(params)
+    outputs, _, cache = fast.forward(X, state)
+    grads = fast.backward(np.zeros_like(outputs), cache, d_final)
+    outputs_r, _, cache_r = forward(X, params, initial_state=state)
+    readable = backward(np.zeros_like(outputs_r), cache_r, d_final)
+    assert readable.d_initial_state.c[0, 0] > 4.0  # 1e18 ⋅ σ(-40)
+    rel = np.abs(grads.d_initial_state.c - readable.d_initial_state.c) / readable.d_initial_state.c
+    assert rel.max() < 1e-14
+
+
+def test_weights_are_copied_when_the_object_is_made(rng):
+    """Changing the caller's params in place changes neither pass: forward and
+    backward always use the same weights, those of construction."""
+    params = random_params(rng, 3, 4)
+    original = params.astype(params.dtype)
+    X, d_outputs = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 5, 4))
+    fast = FastLSTM(params)
+    outputs, _, cache = fast.forward(X)
+    for array in params.arrays().values():
+        array += 1.0  # e.g. an optimizer's step, in place
+    grads = fast.backward(d_outputs, cache)
+    outputs_r, _, cache_r = forward(X, original)
+    readable = backward(d_outputs, cache_r)
+    pairs = {"outputs": (outputs, outputs_r), **gradient_pairs(grads, readable)}
+    pairs["outputs again"] = (fast(X)[0], outputs_r)
+    verify.compare(pairs, against="lstm_ref.grad with the weights of construction")
+
+
+def test_empty_batch(rng):
+    params = random_params(rng, 3, 4)
+    fast = FastLSTM(params)
+    X = np.zeros((0, 5, 3))
+    outputs, (h, c), cache = fast.forward(X)
+    assert outputs.shape == (0, 5, 4) and h.shape == c.shape == (0, 4)
+    grads = fast.backward(np.zeros_like(outputs), cache)
+    assert grads.d_X.shape == (0, 5, 3)
+    assert not grads.d_params.W.any() and not grads.d_params.U.any() and not grads.d_params.b.any()

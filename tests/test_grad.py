@@ -344,3 +344,45 @@ def test_rnn_bad_input(rng):
         rnn_sequence(np.zeros((1, 2, 4)), params)
     with pytest.raises(TypeError, match="h0: expected dtype float64"):
         rnn_sequence(np.zeros((1, 2, 3)), params, np.zeros((1, 2), np.float32))
+
+
+def test_backward_refuses_what_is_not_a_forward_cache(rng):
+    params = random_params(rng, 2, 3)
+    outputs, _, cache = forward(rng.normal(size=(1, 2, 2)), params)
+    for bad in (None, (outputs, cache), cache._asdict() if hasattr(cache, "_asdict") else {}):
+        with pytest.raises(TypeError, match=r"^cache: expected the ForwardCache of "
+                                            r"lstm_ref.grad.forward, got"):
+            backward(np.ones_like(outputs), bad)
+
+
+def test_a_backward_pass_that_overflows_names_the_gradient():
+    """A finite forward pass whose gradient overflows: the error names the gradient
+    (d_W), not the weight W, and says what overflowed; on both paths."""
+    from lstm_ref.fast import FastLSTM
+
+    f32 = np.float32
+    # Linear gates: i = g = 1e19 and o = 1 make c = h = 1e38, finite in float32,
+    # but the output gate's weight gradient, x ⊙ d_z_o = 10 ⋅ 1e38, is not.
+    params = LSTMParams(W=np.array([[1e18, 0, 1e18, 0]], f32), U=np.zeros((1, 4), f32),
+                        b=np.array([0, 0, 0, 1], f32))
+    config = LSTMConfig(activation="linear", recurrent_activation="linear")
+    X = np.full((1, 1, 1), 10, f32)
+    outputs, _, cache = forward(X, params, config)
+    assert np.isfinite(outputs).all()
+    pattern = r"^d_W: the backward pass overflowed: inf at index \(0, 3\)"
+    with pytest.raises(ValueError, match=pattern):
+        backward(np.ones_like(outputs), cache)
+    fast = FastLSTM(params, config)
+    outputs, _, cache = fast.forward(X)
+    with pytest.raises(ValueError, match=pattern):
+        fast.backward(np.ones_like(outputs), cache)
+
+
+def test_a_forward_pass_that_overflows_is_reported_before_backward():
+    """The case of the report: unbounded gates overflow the forward pass; forward
+    says so, instead of backward blaming W for the NaN that follows."""
+    rng = np.random.default_rng(0)
+    params = random_params(rng, 2, 3, scale=90.0)
+    config = LSTMConfig(activation="linear", recurrent_activation="linear")
+    with pytest.raises(ValueError, match=r"^(outputs|c): the forward pass overflowed"):
+        forward(rng.normal(size=(2, 50, 2)), params, config)

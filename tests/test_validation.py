@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from conftest import random_params, random_state
-from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step
+from conftest import check_raises, random_params, random_state
+from lstm_ref import LSTMConfig, LSTMParams, LSTMState, lstm_sequence, lstm_step, verify
 from lstm_ref.conventions import tf1
 from lstm_ref.conventions.keras import LSTM as KerasLSTM
 from lstm_ref.conventions.keras import LSTMCell as KerasLSTMCell
@@ -23,12 +23,6 @@ def params(rng):
 @pytest.fixture
 def state(rng):
     return random_state(rng, N=4, H=2)
-
-
-def check_raises(error, pattern, func, *args, **kwargs):
-    with pytest.raises(error, match=pattern) as info:
-        func(*args, **kwargs)
-    return str(info.value)
 
 
 def test_wrong_feature_size(params, state):
@@ -167,6 +161,82 @@ def test_projected_state_has_size_p(rng):
     message = check_raises(ValueError, r"^state.h: expected shape \(N, P\) = \(4, 5\)", lstm_step,
                            np.zeros((4, 3)), bad, params)
     assert "got (4, 2)" in message
+
+
+# ---------------------------------------------------------------------------
+# The other framework's state, the wrong type of argument
+
+
+def test_tf1_state_tuple_is_read_by_name(params, state, rng):
+    """lstm_ref's LSTMState is (h, c), TF's LSTMStateTuple (c, h): each is read by
+    its field names wherever a state is expected, so neither is mistaken."""
+    from lstm_ref.conventions import tf1
+    from lstm_ref.conventions.keras import LSTM as KerasLSTM
+    from lstm_ref.conventions.keras import to_keras
+
+    x = rng.normal(size=(4, 3))
+    expected = lstm_step(x, state, params)
+    swapped = tf1.LSTMStateTuple(c=state.c, h=state.h)
+    verify.compare({"h": (lstm_step(x, swapped, params).h, expected.h)},
+                   against="lstm_step with LSTMState", tolerance=0.0)
+    X = rng.normal(size=(4, 5, 3))
+    outputs, _ = lstm_sequence(X, params, initial_state=state)
+    for initial_state in (swapped, [state.h, state.c]):
+        verify.compare({"outputs": (lstm_sequence(X, params, initial_state=initial_state)[0],
+                                    outputs)}, against="lstm_sequence with LSTMState",
+                       tolerance=0.0)
+    layer = KerasLSTM(2, return_sequences=True)
+    layer.set_weights(to_keras(params))
+    verify.compare({"outputs": (layer(X, initial_state=swapped), outputs)},
+                   against="lstm_sequence with LSTMState", tolerance=0.0)
+    cell = tf1.BasicLSTMCell(2, forget_bias=0.0)
+    cell.set_weights(list(tf1.to_tf1(params).values()))
+    h_tf1, new_state = cell(x, state)  # an LSTMState given to a TF 1.x cell
+    verify.compare({"h": (h_tf1, expected.h), "c": (new_state.c, expected.c)},
+                   against="lstm_step", tolerance=0.0)
+
+
+def test_other_named_tuples_are_refused(params):
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+    check_raises(TypeError, r"^state: expected an LSTMState\(h, c\) or a pair \(h, c\), got Pair "
+                            r"with fields \('a', 'b'\)$",
+                 lstm_step, np.zeros((4, 3)), Pair(np.zeros((4, 2)), np.zeros((4, 2))), params)
+
+
+def test_framework_weights_are_not_params(params):
+    from lstm_ref.fast import FastLSTM
+
+    weights = [params.W, params.U, params.b]
+    message = check_raises(TypeError, r"^params: expected LSTMParams, got list", lstm_sequence,
+                           np.zeros((4, 5, 3)), weights)
+    assert "from_keras(*layer.get_weights())" in message
+    check_raises(TypeError, r"^params: expected LSTMParams, got list", lstm_step,
+                 np.zeros((4, 3)), LSTMState(np.zeros((4, 2)), np.zeros((4, 2))), weights)
+    check_raises(TypeError, r"^params: expected LSTMParams, got list", FastLSTM, weights)
+
+
+# ---------------------------------------------------------------------------
+# Overflow from finite inputs
+
+
+def test_an_overflowing_sequence_says_so():
+    """Unbounded gates (linear) square the state at every step: from finite inputs
+    the state overflows, and the error says where and why, without a warning."""
+    from lstm_ref.fast import FastLSTM
+    from lstm_ref.grad import forward
+
+    params = LSTMParams(W=np.full((1, 4), 2.0), U=np.full((1, 4), 2.0), b=np.ones(4))
+    config = LSTMConfig(activation="linear", recurrent_activation="linear")
+    X = np.ones((1, 12, 1))
+    pattern = r"^(outputs|c): the (sequence|forward pass) overflowed: (inf|nan) at index .*'linear'"
+    for run in (lambda: lstm_sequence(X, params, config), lambda: forward(X, params, config),
+                lambda: FastLSTM(params, config)(X), lambda: FastLSTM(params, config).forward(X)):
+        check_raises(ValueError, pattern, run)
+    state = LSTMState(np.full((1, 1), 1e200), np.full((1, 1), 1e200))
+    check_raises(ValueError, r"^h: the step overflowed: inf", lstm_step, X[:, 0], state, params,
+                 config)
 
 
 @pytest.mark.parametrize("name, check, array", [

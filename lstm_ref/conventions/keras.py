@@ -37,7 +37,7 @@ import numpy as np
 from ..activations import get_activation
 from ..cell import LSTMConfig, lstm_step
 from ..params import (LSTMParams, LSTMState, built, check_list_arg, check_units, check_weights,
-                      zero_state)
+                      state_pair, zero_state)
 from ..sequence import check_merge_mode, lstm_sequence, merge_directions, reverse_time
 
 __all__ = [
@@ -54,6 +54,10 @@ def from_keras(
     bias: Optional[np.ndarray] = None,
 ) -> LSTMParams:
     """Canonical parameters from a Keras LSTM's weights.
+
+    The weights only: a layer's activations are not among them. Run the
+    result with :func:`keras_config` of the layer's activations, or read both
+    from the layer with :func:`from_keras_layer`.
 
     Parameters
     ----------
@@ -186,7 +190,7 @@ class LSTMCell:
 
     def __call__(self, inputs, states):
         """One step from ``states = [h, c]``; returns ``(h, [h, c])``."""
-        h, c = states
+        h, c = state_pair("states", states, ("h", "c"), "a list [h, c] of two arrays")
         new = lstm_step(inputs, LSTMState(h=h, c=c), self._built(), self.config)
         return new.h, [new.h, new.c]
 
@@ -223,6 +227,12 @@ class LSTM(LSTMCell):
 
     def __call__(self, inputs, initial_state=None, mask=None):
         params = self._built()
+        if np.ndim(inputs) == 3 and np.shape(inputs)[1] == 0:
+            # Keras's LSTM fails on an empty sequence too; a clear error, not an IndexError.
+            raise ValueError(
+                f"inputs: expected at least one time step, shape (N, T, D) with T >= 1, "
+                f"as Keras's LSTM requires; got {np.shape(inputs)}"
+            )
         if self.stateful:
             kept = self._stateful_states(inputs, params)
             initial_state = kept if initial_state is None else initial_state
@@ -274,7 +284,7 @@ class LSTM(LSTMCell):
 
 
 def _state_pair(initial_state) -> tuple:
-    return check_list_arg("initial_state", initial_state, 2, "a list [h, c] of two arrays")
+    return state_pair("initial_state", initial_state, ("h", "c"), "a list [h, c] of two arrays")
 
 
 class Bidirectional:
@@ -328,7 +338,17 @@ class Bidirectional:
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """The forward layer's weights, then the backward layer's, in Keras's order."""
-        half = len(weights) // 2
+        per_layer = [WEIGHT_NAMES[: 3 if layer.use_bias else 2]
+                     for layer in (self.forward_layer, self.backward_layer)]
+        expected = sum(len(names) for names in per_layer)
+        if not isinstance(weights, (list, tuple)) or len(weights) != expected:
+            got = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
+            raise ValueError(
+                f"weights: expected {expected} arrays ({', '.join(per_layer[0])} of the "
+                f"forward layer, then {', '.join(per_layer[1])} of the backward layer), "
+                f"got {got}"
+            )
+        half = len(per_layer[0])
         self.forward_layer.set_weights(weights[:half])
         self.backward_layer.set_weights(weights[half:])
 

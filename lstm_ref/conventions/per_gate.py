@@ -133,6 +133,9 @@ def from_per_gate(weights: PerGateParams) -> LSTMParams:
     ValueError
         If the eight arrays do not share the shapes (D+H, H) and (H,).
     """
+    if not isinstance(weights, PerGateParams):
+        raise TypeError(f"weights: expected PerGateParams(W_f, b_f, W_i, b_i, W_C, b_C, W_o, b_o), "
+                        f"got {type(weights).__name__}")
     arrays = {name: as_float_array(name, value) for name, value in weights._asdict().items()}
     W_f = arrays["W_f"]
     if W_f.ndim != 2 or W_f.shape[0] <= W_f.shape[1]:

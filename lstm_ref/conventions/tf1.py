@@ -37,7 +37,8 @@ from ..cell import LSTMConfig, lstm_step
 from ..layout import (GATE_ORDER, TF1_GATE_ORDER, concat_kernel, gate_hidden_size, named_gates,
                       reorder_gates, split_concat_kernel, split_gates)
 from ..params import (LSTMParams, LSTMState, as_float_array, built, check_finite, check_shape,
-                      check_units, fold_forget_bias)  # noqa: F401  (re-exported: a porting step)
+                      check_units, checked_array, fold_forget_bias,  # noqa: F401  (re-exported)
+                      state_pair)
 
 __all__ = [
     "TF1_GATE_NAMES", "NORM_SCOPES", "LSTMStateTuple", "from_tf1", "to_tf1",
@@ -112,11 +113,18 @@ def from_tf1(
             f"kernel: expected shape (D + P, 4H) with D >= 1 and P = {P}, got {kernel.shape}"
         )
     W, U = split_concat_kernel(kernel, kernel.shape[0] - P)
+    # Checked here, by TF's names, before reordering reads their blocks.
+    check = lambda name, a, shape, symbols: None if a is None else checked_array(  # noqa: E731
+        name, a, shape, symbols, kernel.dtype, "kernel")
+    bias = check("bias", bias, (4 * H,), ("4H",))
+    diagonals = [check(name, a, (H,), ("H",)) for name, a in
+                 (("w_i_diag", w_i_diag), ("w_f_diag", w_f_diag), ("w_o_diag", w_o_diag))]
     to_canonical = lambda a: None if a is None else reorder_gates(a, TF1_GATE_ORDER, GATE_ORDER)  # noqa: E731
     norms = _layer_norm_from_scopes(layer_norm, H)
+    p_i, p_f, p_o = diagonals
     return LSTMParams(
         W=to_canonical(W), U=to_canonical(U), b=to_canonical(bias),
-        p_i=w_i_diag, p_f=w_f_diag, p_o=w_o_diag, W_proj=projection_kernel, **norms,
+        p_i=p_i, p_f=p_f, p_o=p_o, W_proj=projection_kernel, **norms,
     )
 
 
@@ -142,6 +150,8 @@ def to_tf1(params: LSTMParams) -> dict[str, np.ndarray]:
     ``w_i_diag``, ``w_o_diag``, ``projection/kernel``, and
     ``input/gamma``, ``input/beta``, ... ``state/beta`` for layer norm.
     """
+    if not isinstance(params, LSTMParams):
+        raise TypeError(f"params: expected LSTMParams, got {type(params).__name__}")
     to_tf = lambda a: reorder_gates(a, GATE_ORDER, TF1_GATE_ORDER)  # noqa: E731
     variables = {"kernel": concat_kernel(to_tf(params.W), to_tf(params.U))}
     if params.b is not None:
@@ -173,6 +183,10 @@ def from_tf1_variables(variables: dict[str, np.ndarray]) -> LSTMParams:
     by variable name converts the same way, as the conversion is a
     permutation and a split.
     """
+    if not isinstance(variables, dict) or "kernel" not in variables:
+        got = sorted(variables) if isinstance(variables, dict) else type(variables).__name__
+        raise ValueError(f"variables: expected a dict of TF's variables by name, with at least "
+                         f"'kernel', got {got}")
     layer_norm = None
     if "state/gamma" in variables:
         scopes = [*NORM_SCOPES.values(), "state"]
@@ -212,6 +226,8 @@ def forget_bias_gap(z_f: np.ndarray, c_prev: np.ndarray, forget_bias: float = 1.
     z_f = as_float_array("z_f", z_f)
     c_prev = as_float_array("c_prev", c_prev)
     check_shape("c_prev", c_prev, z_f.shape, ("N", "H"))
+    for name, value in (("z_f", z_f), ("c_prev", c_prev), ("forget_bias", np.asarray(forget_bias))):
+        check_finite(name, value)
     return c_prev * (sigmoid(z_f + forget_bias) - sigmoid(z_f))
 
 
@@ -309,12 +325,19 @@ class _TF1Cell:
             raise ValueError(
                 f"weights: expected {len(names)} arrays ({', '.join(names)}), got {len(weights)}"
             )
-        self.params = from_tf1_variables(dict(zip(names, weights)))
-        if self.params.hidden_size != self.num_units:
+        params = from_tf1_variables(dict(zip(names, weights)))
+        if params.hidden_size != self.num_units:
             raise ValueError(
                 f"kernel: expected 4 * num_units = {4 * self.num_units} columns, "
-                f"got {4 * self.params.hidden_size}"
+                f"got {4 * params.hidden_size}"
             )
+        if params.output_size != self.output_size:
+            raise ValueError(
+                f"projection/kernel: expected shape (H, P) = ({self.num_units}, "
+                f"{self.output_size}) for num_proj={self.output_size}, got "
+                f"{params.W_proj.shape}"
+            )
+        self.params = params
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights in the order of TF's ``cell.weights``."""
@@ -337,9 +360,8 @@ class _TF1Cell:
         """One step: returns ``(output, new_state)`` as TF does."""
         params = self._built()
         if self.state_is_tuple:
-            if not isinstance(state, tuple) or len(state) != 2:
-                raise TypeError(f"state: expected an LSTMStateTuple (c, h), got {type(state).__name__}")
-            c, h = state
+            # By field name: an lstm_ref.LSTMState (h, c) is read right too.
+            c, h = state_pair("state", state, ("c", "h"), "an LSTMStateTuple (c, h)")
         else:
             state = as_float_array("state", state)
             check_shape("state", state, (None, params.hidden_size + params.output_size),
@@ -492,6 +514,10 @@ class MultiRNNCell:
     def __init__(self, cells: Sequence[_TF1Cell]):
         if not cells:
             raise ValueError("cells: expected at least one cell, got none")
+        for k, cell in enumerate(cells):
+            if not isinstance(cell, (_TF1Cell, MultiRNNCell)):
+                raise TypeError(f"cells[{k}]: expected a cell (BasicLSTMCell, LSTMCell, ...), "
+                                f"got {type(cell).__name__}")
         self.cells = list(cells)
 
     @property

@@ -38,7 +38,7 @@ import numpy as np
 from .. import grad
 from ..cell import lstm_step
 from ..initializers.keras import glorot_uniform, keras_lstm_init, zeros
-from ..params import LSTMParams, LSTMState, check_shape, checked_array, zero_state
+from ..params import LSTMParams, LSTMState, check_finite, check_shape, checked_array, zero_state
 
 __all__ = [
     "Vocabulary", "check_ids", "one_hot", "bptt_windows", "CharModel", "init_char_model",
@@ -232,14 +232,23 @@ def softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     Implements :eq:`eq-softmax`. Subtracting the largest logit first changes
     nothing mathematically and keeps every ``exp`` at most 1.
     """
+    s = _finite_logits(s)
     e = np.exp(s - s.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     """``log(softmax(s))`` along ``axis``, as ``s - max - log(sum(exp(s - max)))``."""
+    s = _finite_logits(s)
     shifted = s - s.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _finite_logits(s) -> np.ndarray:
+    """``s`` as an array; ``ValueError`` at a NaN or infinity (its softmax would be NaN)."""
+    s = np.asarray(s)
+    check_finite("s", s)
+    return s
 
 
 def _check_targets(s: np.ndarray, targets) -> np.ndarray:
@@ -352,6 +361,10 @@ def clip_by_global_norm(
     """
     if not clip_norm > 0:
         raise ValueError(f"clip_norm: expected a positive number, got {clip_norm!r}")
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"grads: expected a dict of gradients by name, got {type(grads).__name__}")
+    for name, g in grads.items():
+        check_finite(f"grads[{name!r}]", np.asarray(g))
     norm = global_norm(grads.values())
     dtype = norm.dtype.type
     with np.errstate(divide="ignore"):  # a zero norm gives 1/0 = inf, and min() picks 1/clip
@@ -559,6 +572,8 @@ def sample(
     """
     if not temperature > 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or length < 0:
+        raise ValueError(f"length: expected a number of characters >= 0, got {length!r}")
     if not prime:
         raise ValueError("prime: expected at least one character, got ''")
     V, dtype, rng = vocab.size, model.W_y.dtype, np.random.default_rng(seed)

@@ -210,3 +210,53 @@ def test_build_reproduces_keras_seeded_initial_weights(dtype, unit_forget_bias):
     verify.compare({"recurrent_kernel": (U, recurrent_kernel)},
                    against="keras.initializers.Orthogonal (QR rounding)",
                    tolerance=1e-15 if dtype == "float64" else 4e-7)
+
+
+# ---------------------------------------------------------------------------
+# Wrong input to the mirrors: a clear error naming the argument
+
+
+def test_mirror_cell_refuses_three_states(rng):
+    cell = KerasLSTMCell(4)
+    cell.set_weights(to_keras(random_params(rng, 3, 4)))
+    states = [np.zeros((2, 4))] * 3
+    with pytest.raises(TypeError, match=r"^states: expected a list \[h, c\] of two arrays, "
+                                        r"got list of length 3$"):
+        cell(rng.normal(size=(2, 3)), states)
+
+
+@pytest.mark.parametrize("count", [5, 3, 7])
+def test_bidirectional_set_weights_counts_all_arrays(count, rng):
+    from lstm_ref.conventions.keras import Bidirectional
+
+    layer = Bidirectional(KerasLSTM(4))
+    weights = (to_keras(random_params(rng, 3, 4)) * 3)[:count]
+    with pytest.raises(ValueError, match=r"^weights: expected 6 arrays \(kernel, recurrent_kernel, "
+                                         rf"bias of the forward layer, .*\), got {count}$"):
+        layer.set_weights(weights)
+    assert layer.forward_layer.params is None  # nothing half set
+
+
+def test_bidirectional_set_weights_without_bias(rng):
+    from lstm_ref.conventions.keras import Bidirectional
+
+    layer = Bidirectional(KerasLSTM(4, use_bias=False))
+    with pytest.raises(ValueError, match=r"^weights: expected 4 arrays"):
+        layer.set_weights(to_keras(random_params(rng, 3, 4)) * 2)
+    layer.set_weights(to_keras(random_params(rng, 3, 4, bias=False)) * 2)
+    assert len(layer.get_weights()) == 4
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_mirror_layer_refuses_an_empty_sequence(return_sequences, rng):
+    """Keras's LSTM fails on T = 0 (a StridedSlice error); the mirror says why."""
+    layer = KerasLSTM(4, return_sequences=return_sequences)
+    layer.set_weights(to_keras(random_params(rng, 3, 4)))
+    with pytest.raises(ValueError, match=r"^inputs: expected at least one time step.*got \(2, 0, 3\)"):
+        layer(np.zeros((2, 0, 3)))
+
+
+@pytest.mark.parametrize("units", [True, 2.0, 0, -1])
+def test_units_must_be_a_positive_integer(units):
+    with pytest.raises(ValueError, match=r"^units: expected a positive integer"):
+        KerasLSTM(units)

@@ -67,3 +67,9 @@ def test_from_per_gate_stacks_blocks_in_order():
     expected_kernel = np.repeat([2.0, 0.0, 4.0, 6.0], H)  # i, f, C, o
     assert np.array_equal(kernel, np.tile(expected_kernel, (D + H, 1)))
     assert np.array_equal(params.b, np.repeat([3.0, 1.0, 5.0, 7.0], H))
+
+
+def test_from_per_gate_refuses_a_plain_list(rng):
+    weights = to_per_gate(random_params(rng, 3, 2))
+    with pytest.raises(TypeError, match=r"^weights: expected PerGateParams\(W_f, .*got list$"):
+        from_per_gate(list(weights))

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import random_params
 from lstm_ref import LSTMState, lstm_sequence, verify
 from lstm_ref.conventions import tf1
 from lstm_ref.frameworks.tensorflow import run_tf1_cell, tf1_cell
@@ -152,3 +153,67 @@ def test_weights_must_match_num_units():
     cell = tf1.BasicLSTMCell(3)
     with pytest.raises(ValueError, match="kernel: expected 4 \\* num_units = 12 columns, got 8"):
         cell.set_weights([np.zeros((4, 8)), np.zeros(8)])
+
+
+# ---------------------------------------------------------------------------
+# Wrong input: a clear error naming TF's own argument
+
+
+def test_projection_kernel_must_match_num_proj(rng):
+    """A projection kernel for num_proj=2 is refused by a cell made with num_proj=3."""
+    cell = tf1.LSTMCell(2, num_proj=3)
+    weights = [rng.normal(size=(3 + 2, 8)), rng.normal(size=8), rng.normal(size=(2, 2))]
+    with pytest.raises(ValueError, match=r"^projection/kernel: expected shape \(H, P\) = \(2, 3\) "
+                                         r"for num_proj=3, got \(2, 2\)$"):
+        cell.set_weights(weights)
+    assert cell.params is None
+    cell.set_weights([rng.normal(size=(3 + 3, 8)), rng.normal(size=8), rng.normal(size=(2, 3))])
+    h, state = cell(rng.normal(size=(4, 3)), cell.zero_state(4, np.float64))
+    assert h.shape == (4, cell.output_size) == (4, 3)
+
+
+def test_lists_are_accepted_as_weights(rng):
+    params = random_params(rng, 3, 2)
+    variables = tf1.to_tf1(params)
+    as_lists = tf1.from_tf1(variables["kernel"].tolist(), variables["bias"].tolist())
+    verify.compare({"W": (as_lists.W, params.W), "b": (as_lists.b, params.b)},
+                   against="the converted arrays", tolerance=0.0)
+    cell = tf1.BasicLSTMCell(2)
+    cell.set_weights([variables["kernel"].tolist(), list(variables["bias"])])
+    verify.compare({"U": (cell.params.U, params.U)}, against="the converted arrays",
+                   tolerance=0.0)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("bias", np.zeros(7), r"^bias: expected shape \(4H,\) = \(8,\), got \(7,\)$"),
+    ("bias", np.zeros(8, np.float32), r"^bias: expected dtype float64 \(the dtype of kernel\)"),
+    ("bias", [0.0] * 7 + [np.nan], r"^bias: contains nan at index \(7,\)"),
+    ("w_i_diag", np.zeros(3), r"^w_i_diag: expected shape \(H,\) = \(2,\), got \(3,\)$"),
+    ("w_o_diag", np.zeros(2, np.int64), r"^w_o_diag: expected a floating-point array"),
+])
+def test_wrong_variables_are_named_by_tf(name, value, message, rng):
+    kernel = rng.normal(size=(5, 8))
+    args = {"bias": rng.normal(size=8), "w_i_diag": None, "w_o_diag": None, name: value}
+    bias = args.pop("bias")
+    with pytest.raises((ValueError, TypeError), match=message):
+        tf1.from_tf1(kernel, bias, **args)
+
+
+def test_other_wrong_types_are_named(rng):
+    with pytest.raises(TypeError, match=r"^params: expected LSTMParams, got list$"):
+        tf1.to_tf1([rng.normal(size=(5, 8))])
+    with pytest.raises(ValueError, match=r"^variables: expected a dict .* 'kernel', got \['bias'\]$"):
+        tf1.from_tf1_variables({"bias": np.zeros(8)})
+    with pytest.raises(TypeError, match=r"^cells\[1\]: expected a cell .*got int$"):
+        tf1.MultiRNNCell([tf1.BasicLSTMCell(2), 2])
+    for units in (True, 2.0, 0):
+        with pytest.raises(ValueError, match=r"^num_units: expected a positive integer"):
+            tf1.BasicLSTMCell(units)
+
+
+@pytest.mark.parametrize("z_f, c_prev, forget_bias, name", [
+    ([np.nan], [1.0], 1.0, "z_f"), ([0.5], [np.inf], 1.0, "c_prev"), ([0.5], [1.0], np.nan, "forget_bias"),
+])
+def test_forget_bias_gap_refuses_non_finite_values(z_f, c_prev, forget_bias, name):
+    with pytest.raises(ValueError, match=rf"^{name}: contains"):
+        tf1.forget_bias_gap(np.array([z_f]), np.array([c_prev]), forget_bias)

@@ -136,19 +136,25 @@ napoleon_use_ivar = True
 # ---------------------------------------------------------------------------
 # HTML
 
-REPOSITORY_URL = os.environ.get("LSTM_REF_REPOSITORY_URL", "https://github.com/lstm-ref/lstm_ref")
+# The repository's address, when the build knows it (the Pages workflow sets it
+# from the repository it runs in); a local build shows no repository links
+# rather than guess an address.
+REPOSITORY_URL = os.environ.get("LSTM_REF_REPOSITORY_URL", "")
 
 html_theme = "sphinx_book_theme"
 html_title = f"lstm_ref {release}"
 html_theme_options = {
-    "repository_url": REPOSITORY_URL,
-    "repository_branch": "main",
-    "path_to_docs": "book",
-    "use_repository_button": True,
     "use_download_button": True,
-    "use_source_button": True,
     "show_toc_level": 2,
 }
+if REPOSITORY_URL:
+    html_theme_options.update({
+        "repository_url": REPOSITORY_URL,
+        "repository_branch": "main",
+        "path_to_docs": "book",
+        "use_repository_button": True,
+        "use_source_button": True,
+    })
 html_last_updated_fmt = ""
 # The theme's colour mode before a reader picks one (without it the theme logs
 # a console error on a first visit).

@@ -8,6 +8,7 @@ MathJax can read, and the generated page documents each of them.
 """
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -25,6 +26,18 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from api_reference import api_plan, api_rst, exported_names  # noqa: E402
 
 PACKAGE = ROOT / "lstm_ref"
+
+
+@functools.cache
+def generated_page() -> str:
+    """The API page's reST, generated once for the whole file (it reads every module)."""
+    return api_rst(PACKAGE)
+
+
+@functools.cache
+def plans() -> tuple:
+    """The per-module plans of the API page, computed once."""
+    return tuple(api_plan(PACKAGE))
 
 
 def module_names():
@@ -113,7 +126,7 @@ def test_no_docstring_holds_a_control_character():
 
 
 def test_the_generated_page_documents_every_public_object_once():
-    page = api_rst(PACKAGE)
+    page = generated_page()
     entries = re.findall(r"^\.\. auto(?:function|class|data):: (\S+)$", page, re.M)
     assert len(entries) == len(set(entries)), "an object is documented twice"
     documented = {}
@@ -134,19 +147,19 @@ def test_the_generated_page_documents_every_public_object_once():
 
 
 def test_a_reexported_object_is_documented_under_its_shortest_name():
-    page = api_rst(PACKAGE)
+    page = generated_page()
     assert ".. autofunction:: lstm_ref.lstm_step" in page
     assert ".. autofunction:: lstm_ref.cell.lstm_step" not in page
-    cell = next(p for p in api_plan(PACKAGE) if p.module == "lstm_ref.cell")
+    cell = next(p for p in plans() if p.module == "lstm_ref.cell")
     assert cell.documented_elsewhere["lstm_ref.cell.lstm_step"] == "lstm_ref.lstm_step"
 
 
 def test_every_subpackage_opens_with_its_role():
-    packages = [p for p in api_plan(PACKAGE) if p.is_package]
+    packages = [p for p in plans() if p.is_package]
     assert {p.module for p in packages} >= {"lstm_ref", "lstm_ref.conventions",
                                             "lstm_ref.frameworks", "lstm_ref.initializers"}
     for plan in packages:
-        assert plan.role and plan.role in api_rst(PACKAGE), plan.module
+        assert plan.role and plan.role in generated_page(), plan.module
 
 
 def test_namedtuple_field_aliases_are_left_out():

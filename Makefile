@@ -27,7 +27,7 @@ help:
 	@echo "make html   build the book into $(BUILDDIR)/html (executes every changed chapter)"
 	@echo "make test   run the test suite"
 	@echo "make browser-test  open every page of $(BUILDDIR)/html in headless Chromium at two widths"
-	@echo "make bench  time lstm_ref, Keras and PyTorch; write $(BENCH_JSON) (minutes)"
+	@echo "make bench  time lstm_ref, Keras, PyTorch, JAX and ONNX Runtime; write $(BENCH_JSON) (minutes)"
 	@echo "make clean  remove $(BUILDDIR) (build output and the execution cache)"
 
 $(INSTALLED): requirements.txt pyproject.toml

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_params, random_state
+from conftest import random_params, random_sequence_problem, random_state
 from lstm_ref import LSTMParams, lstm_sequence, verify
 from lstm_ref.conventions.flax import RNN, LSTMCell, from_flax, to_carry
 from lstm_ref.grad import backward, forward
@@ -77,10 +77,7 @@ def test_rnn_with_seq_lengths(dtype, reverse, keep_order, shape, lengths):
 @settings(max_examples=2)
 @given(shape=SHAPES, bias=st.booleans())
 def test_jitted_lax_scan(dtype, shape, bias):
-    N, T, D, H, seed = shape
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, D, H, dtype, bias=bias)
-    X, state = rng.normal(size=(N, T, D)).astype(dtype), random_state(rng, N, H, dtype)
+    _, params, X, state = random_sequence_problem(shape, dtype, bias=bias)
     outputs, final = jax_live.scan_lstm(params, X, state)
     ours, ours_final = lstm_sequence(X, params, initial_state=state)
     assert outputs.dtype == dtype

@@ -1,4 +1,4 @@
-"""lstm_ref.initializers.philox and lstm_ref.initializers against TensorFlow and Keras.
+"""lstm_ref.initializers.philox and lstm_ref.initializers.keras against TensorFlow and Keras.
 
 Random numbers must equal TensorFlow's bit for bit (np.array_equal), in both
 dtypes, for odd sizes, sizes that are not a multiple of Philox's four words,
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from lstm_ref.initializers import keras as initializers, philox as tf_random
+from lstm_ref.initializers import keras as initializers, philox
 from lstm_ref.conventions.keras import from_keras
 from lstm_ref.frameworks.tensorflow import keras, tf
 
@@ -35,19 +35,19 @@ def assert_normals_match(ours, theirs, dtype):
     """Bit for bit; where the C library's logf/sincosf cannot be loaded, float32
     falls back to float64 functions rounded to float32 (see the fallback test)."""
     assert ours.dtype == theirs.dtype == dtype and ours.shape == theirs.shape
-    if dtype == np.float64 or tf_random.c_float_math_available():
+    if dtype == np.float64 or philox.c_float_math_available():
         assert np.array_equal(ours, theirs)
     else:
         assert np.all(np.abs(ours - theirs) <= 4 * np.spacing(np.abs(theirs)))
 
 
 # ---------------------------------------------------------------------------
-# tf_random: Philox, seeds, and the stateless ops
+# philox: Philox, seeds, and the stateless ops
 
 
 @pytest.mark.parametrize("seed", SEED_PAIRS)
 def test_seed_to_key_counter_matches_tensorflow(seed):
-    key, counter = tf_random.seed_to_key_counter(seed)
+    key, counter = philox.seed_to_key_counter(seed)
     tf_key, tf_counter = tf.raw_ops.StatelessRandomGetKeyCounter(seed=tf_seed(seed))
     assert int(tf_key.numpy()[0]) == key[0] | key[1] << 32
     assert [int(c) for c in tf_counter.numpy()] == [
@@ -61,7 +61,7 @@ def test_random_bits_carry_through_the_128_bit_counter(low, high):
     # Counters that wrap the low 64 bits (and, in the last case, all 128).
     key = (0x9ABCDEF0, 0x12345678)
     counter = (low & 0xFFFFFFFF, low >> 32, high & 0xFFFFFFFF, high >> 32)
-    ours = tf_random.random_bits(key, counter, 5)
+    ours = philox.random_bits(key, counter, 5)
     theirs = tf.raw_ops.StatelessRandomUniformFullIntV2(
         shape=[20],
         key=tf.constant([key[0] | key[1] << 32], tf.uint64),
@@ -77,7 +77,7 @@ def test_random_bits_carry_through_the_128_bit_counter(low, high):
 def test_stateless_uniform_is_bit_exact(seed, dtype):
     for shape in SHAPES:
         for low, high in [(0.0, 1.0), (-0.3, 0.7)]:
-            ours = tf_random.stateless_uniform(shape, seed, low, high, dtype)
+            ours = philox.stateless_uniform(shape, seed, low, high, dtype)
             theirs = tf.random.stateless_uniform(
                 shape, seed=tf_seed(seed), minval=low, maxval=high, dtype=dtype
             ).numpy()
@@ -90,7 +90,7 @@ def test_stateless_uniform_is_bit_exact(seed, dtype):
 def test_stateless_normal_is_bit_exact(seed, dtype):
     for shape in SHAPES:
         for mean, stddev in [(0.0, 1.0), (0.5, 0.1)]:
-            ours = tf_random.stateless_normal(shape, seed, mean, stddev, dtype)
+            ours = philox.stateless_normal(shape, seed, mean, stddev, dtype)
             theirs = tf.random.stateless_normal(
                 shape, seed=tf_seed(seed), mean=mean, stddev=stddev, dtype=dtype
             ).numpy()
@@ -101,7 +101,7 @@ def test_stateless_normal_is_bit_exact(seed, dtype):
 def test_many_normals_are_bit_exact(dtype):
     # 20,000 values: enough that a last-bit difference of NumPy's own log,
     # sin or cos (about 1 in 300 in float64, 1 in 100 in float32) would show.
-    ours = tf_random.standard_normal((100, 200), (3, 4), dtype)
+    ours = philox.standard_normal((100, 200), (3, 4), dtype)
     theirs = tf.random.stateless_normal((100, 200), seed=tf_seed((3, 4)), dtype=dtype).numpy()
     assert_normals_match(ours, theirs, dtype)
 
@@ -109,9 +109,9 @@ def test_many_normals_are_bit_exact(dtype):
 def test_float32_fallback_is_within_a_few_ulp(monkeypatch):
     # Without the C library, float64 log/sin/cos rounded to float32 stand in:
     # over 10**6 values 1.5% differ, by at most 3 units in the last place.
-    monkeypatch.setattr(tf_random, "_c_float_math", lambda: None)
-    assert not tf_random.c_float_math_available()
-    ours = tf_random.standard_normal((100, 200), (3, 4), np.float32)
+    monkeypatch.setattr(philox, "_c_float_math", lambda: None)
+    assert not philox.c_float_math_available()
+    ours = philox.standard_normal((100, 200), (3, 4), np.float32)
     theirs = tf.random.stateless_normal((100, 200), seed=tf_seed((3, 4))).numpy()
     assert np.all(np.abs(ours - theirs) <= 4 * np.spacing(np.abs(theirs)))
     assert 0 < np.mean(ours != theirs) < 0.05
@@ -119,8 +119,8 @@ def test_float32_fallback_is_within_a_few_ulp(monkeypatch):
 
 def test_empty_shapes():
     for shape in [(0,), (3, 0)]:
-        assert tf_random.stateless_uniform(shape, (1, 2)).shape == shape
-        assert tf_random.stateless_normal(shape, (1, 2), dtype=np.float64).shape == shape
+        assert philox.stateless_uniform(shape, (1, 2)).shape == shape
+        assert philox.stateless_normal(shape, (1, 2), dtype=np.float64).shape == shape
 
 
 # ---------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_glorot_bound_is_rounded_to_float32_even_in_float64():
     seed, shape = 5, (3, 8)
     limit = initializers.glorot_limit(shape)
     theirs = keras.initializers.GlorotUniform(seed=seed)(shape, dtype="float64").numpy()
-    u = tf_random.standard_uniform(shape, initializers.keras_seed(seed), np.float64)
+    u = philox.standard_uniform(shape, initializers.keras_seed(seed), np.float64)
     rounded = np.float64(np.float32(limit))
     assert np.array_equal(theirs, u * (2 * rounded) - rounded)
     assert not np.array_equal(theirs, u * (2 * limit) - limit)
@@ -161,7 +161,7 @@ def test_orthogonal_matches_keras_to_qr_rounding(seed, dtype):
 def test_orthogonal_differs_from_keras_only_in_the_qr_routine(dtype):
     # Our normal matrix fed to TensorFlow's own QR gives Keras's result exactly.
     H, seed = 6, 13
-    a = tf_random.standard_normal((4 * H, H), initializers.keras_seed(seed), dtype)
+    a = philox.standard_normal((4 * H, H), initializers.keras_seed(seed), dtype)
     q, r = tf.linalg.qr(tf.constant(a))
     rebuilt = tf.transpose(q * tf.sign(tf.linalg.diag_part(r))).numpy()
     theirs = keras.initializers.Orthogonal(seed=seed)((H, 4 * H), dtype=np.dtype(dtype).name)
@@ -213,10 +213,10 @@ def test_same_int_seed_reuses_one_philox_stream():
     # Keras derives no per-initializer seed: the kernel's uniforms and the
     # recurrent kernel's normals come from the same Philox words.
     seed_pair = initializers.keras_seed(3)
-    words = tf_random.random_bits(*tf_random.seed_to_key_counter(seed_pair), 2)
-    assert np.array_equal(tf_random.standard_uniform((8,), seed_pair), tf_random.uint32_to_float(words))
-    z0, z1 = tf_random.box_muller_float(words[0::2], words[1::2])
-    assert np.array_equal(tf_random.standard_normal((8,), seed_pair), np.stack([z0, z1], 1).ravel())
+    words = philox.random_bits(*philox.seed_to_key_counter(seed_pair), 2)
+    assert np.array_equal(philox.standard_uniform((8,), seed_pair), philox.uint32_to_float(words))
+    z0, z1 = philox.box_muller_float(words[0::2], words[1::2])
+    assert np.array_equal(philox.standard_normal((8,), seed_pair), np.stack([z0, z1], 1).ravel())
 
 
 # ---------------------------------------------------------------------------
@@ -236,10 +236,10 @@ def test_same_int_seed_reuses_one_philox_stream():
         (lambda: initializers.glorot_uniform((3, 8), 0, "float16"), TypeError, "dtype: expected float32 or float64, got float16"),
         (lambda: initializers.glorot_uniform((3, -8), 0), ValueError, r"shape: expected non-negative sizes, got \(3, -8\)"),
         (lambda: initializers.orthogonal((5,), 0), ValueError, r"shape: expected at least two dimensions"),
-        (lambda: tf_random.stateless_uniform((2,), seed=5), TypeError, "seed: expected a pair of ints"),
-        (lambda: tf_random.stateless_uniform((2,), seed=(1,)), ValueError, "seed: expected a pair of ints .* got 1 values"),
-        (lambda: tf_random.stateless_normal((2,), seed=(1, 2.0)), TypeError, "seed\\[1\\]: expected an int, got float"),
-        (lambda: tf_random.stateless_normal((2, 3.0), seed=(1, 2)), TypeError, "shape: expected a tuple of non-negative ints"),
+        (lambda: philox.stateless_uniform((2,), seed=5), TypeError, "seed: expected a pair of ints"),
+        (lambda: philox.stateless_uniform((2,), seed=(1,)), ValueError, "seed: expected a pair of ints .* got 1 values"),
+        (lambda: philox.stateless_normal((2,), seed=(1, 2.0)), TypeError, "seed\\[1\\]: expected an int, got float"),
+        (lambda: philox.stateless_normal((2, 3.0), seed=(1, 2)), TypeError, "shape: expected a tuple of non-negative ints"),
     ],
 )
 def test_bad_arguments_are_named(call, error, message):
